@@ -1,0 +1,101 @@
+//! The client command line, the same in every language (PROTOCOL.md §6).
+
+use clap::{Parser, ValueEnum};
+use interop_wire::{DEFAULT_MESSAGE, DEFAULT_PORT, Mode};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Connects to an interop server and sends messages: raw (one per connection) or framed (all on
+/// one connection, each acknowledged and verified). Exit codes: 0 ok, 1 other error, 2 usage,
+/// 3 cannot connect, 4 timeout, 5 protocol error.
+#[derive(Debug, Parser)]
+#[command(name = "interop-client", version)]
+pub struct Args {
+    /// Server host name or IP.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Server port.
+    #[arg(long, default_value_t = DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// raw: one message per connection, ended by EOF. framed: length-prefixed, acknowledged.
+    #[arg(long, value_enum, default_value_t = Mode::Raw)]
+    pub mode: Mode,
+    /// text: each message as the server prints it. json: one delivery report per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Limit for connecting and for each read or write, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+    /// Send this file's bytes as one message (repeatable; files go before MESSAGE arguments).
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Messages to send, each as its own message (default: "Hello SocketServer!!!").
+    #[arg(value_name = "MESSAGE")]
+    pub messages: Vec<OsString>,
+}
+
+/// Output format of the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Each delivered message, printed as in PROTOCOL.md §4.
+    Text,
+    /// One JSON delivery report per line (PROTOCOL.md §8.2).
+    Json,
+}
+
+impl Args {
+    /// The per-operation timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The payloads to send, in order: files, then arguments, or the default message.
+    pub fn payloads(&self) -> std::io::Result<Vec<Vec<u8>>> {
+        let mut payloads = Vec::with_capacity(self.files.len() + self.messages.len());
+        for path in &self.files {
+            let bytes = std::fs::read(path).map_err(|err| {
+                std::io::Error::new(err.kind(), format!("cannot read {}: {err}", path.display()))
+            })?;
+            payloads.push(bytes);
+        }
+        // On Unix an argument is bytes; send exactly those (UTF-8 when the shell gave UTF-8).
+        payloads.extend(
+            self.messages
+                .iter()
+                .map(|m| std::os::unix::ffi::OsStrExt::as_bytes(m.as_os_str()).to_vec()),
+        );
+        if payloads.is_empty() {
+            payloads.push(DEFAULT_MESSAGE.as_bytes().to_vec());
+        }
+        Ok(payloads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn default_message_and_order() {
+        let args = Args::parse_from(["c"]);
+        assert_eq!(
+            args.payloads().unwrap(),
+            vec![DEFAULT_MESSAGE.as_bytes().to_vec()]
+        );
+        let args = Args::parse_from(["c", "--port=1", "a", "", "--", "--b"]);
+        assert_eq!(
+            args.payloads().unwrap(),
+            vec![b"a".to_vec(), vec![], b"--b".to_vec()]
+        );
+        assert!(Args::try_parse_from(["c", "--port", "0"]).is_err());
+        assert!(Args::try_parse_from(["c", "--mode", "udp"]).is_err());
+        assert!(Args::try_parse_from(["c", "--timeout-ms", "0"]).is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! `interop-server`: see `interop-server --help` and docs/PROTOCOL.md §5.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use interop_server::cli::Args;
+use interop_server::output::Printer;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (events, mut received) = tokio::sync::mpsc::channel(1024);
+
+    // Printing happens on its own thread so a slow stdout never stalls the runtime's workers.
+    let format = args.format;
+    let printer = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut printer = Printer::new(format, std::io::stdout(), std::io::stderr());
+        while let Some(event) = received.blocking_recv() {
+            printer.print(&event)?;
+        }
+        Ok(())
+    });
+
+    let served = runtime.block_on(async {
+        let listener = TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        interop_server::run(listener, args.config(), events, shutdown_signal()).await?;
+        anyhow::Ok(())
+    });
+    // `events` was moved into `run` and is dropped by now, so the printer drains and ends.
+    let printed = printer
+        .join()
+        .map_err(|_| anyhow::anyhow!("printer thread panicked"))?;
+    served?;
+    match printed {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("writing output")?),
+    }
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        // Without signal handlers the default action (exit) applies; run until then.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,79 @@
+//! The `interop-server` command line (PROTOCOL.md §5).
+
+use crate::server::Config;
+use clap::{Parser, ValueEnum};
+use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, Mode};
+use std::time::Duration;
+
+/// Accepts connections forever and prints `Hello: <peer>` and every message it receives.
+///
+/// The first line on stdout is always `listening on <ip>:<port>`, with the port actually bound.
+#[derive(Debug, Parser)]
+#[command(name = "interop-server", version)]
+pub struct Args {
+    /// Address to listen on (loopback by default; `::1` and `0.0.0.0` work).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 takes an ephemeral port (see the `listening on` line).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// raw: one message per connection, ended by EOF. framed: length-prefixed, acknowledged.
+    #[arg(long, value_enum, default_value_t = Mode::Raw)]
+    pub mode: Mode,
+    /// text: the tutorial's `Hello: <peer>` and message. json: one event object per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Largest message accepted, in bytes; checked before anything is allocated.
+    #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: u32,
+    /// Most connections served at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Close a connection that is silent (raw) or does not complete a frame (framed) for this long.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_ms: u64,
+}
+
+/// Output format of the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `Hello: <peer>` and the message, as the tutorial prints them.
+    Text,
+    /// One JSON event per line (PROTOCOL.md §8.1).
+    Json,
+}
+
+impl Args {
+    /// The server configuration these arguments describe.
+    pub fn config(&self) -> Config {
+        Config {
+            mode: self.mode,
+            max_message_bytes: self.max_message_bytes,
+            max_connections: self.max_connections as usize,
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            ..Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_are_the_tutorials() {
+        let args = Args::parse_from(["interop-server"]);
+        assert_eq!(
+            (args.host.as_str(), args.port, args.mode),
+            ("127.0.0.1", 8099, Mode::Raw)
+        );
+        assert_eq!(args.format, Format::Text);
+        assert_eq!(args.config().max_message_bytes, 16 * 1024 * 1024);
+    }
+}

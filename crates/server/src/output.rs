@@ -1,0 +1,187 @@
+//! Prints server events: the tutorial's text, or JSON lines (PROTOCOL.md §5, §8.1).
+//!
+//! All output goes through one [`Printer`], so each record is written and flushed whole and the
+//! records of concurrent connections never interleave. In text format a connection's
+//! `Hello: <peer>` is held back until its first message (or its end) and printed together with it,
+//! so that in raw mode every `Hello` line is directly followed by that peer's message.
+
+use crate::cli::Format;
+use crate::server::Event;
+use interop_wire::addr_string;
+use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+/// Writes events to `out` (records) and `err` (text-format errors).
+#[derive(Debug)]
+pub struct Printer<O, E> {
+    format: Format,
+    out: O,
+    err: E,
+    /// Connections whose `Hello:` line has not been printed yet (text format).
+    hello_pending: HashSet<u64>,
+}
+
+impl<O: Write, E: Write> Printer<O, E> {
+    /// A printer for `format`.
+    pub fn new(format: Format, out: O, err: E) -> Self {
+        Printer {
+            format,
+            out,
+            err,
+            hello_pending: HashSet::new(),
+        }
+    }
+
+    /// Prints one event and flushes.
+    pub fn print(&mut self, event: &Event) -> io::Result<()> {
+        let mut record = String::new();
+        if let Event::Listening { addr, .. } = event {
+            // The first line, identical in both formats: harnesses read the port from it.
+            record.push_str(LISTENING_PREFIX);
+            record.push_str(&addr_string(*addr));
+            record.push('\n');
+        }
+        match self.format {
+            Format::Json => {
+                let line = serde_json::to_string(&ServerEvent::from(event)).map_err(io::Error::other)?;
+                record.push_str(&line);
+                record.push('\n');
+            }
+            Format::Text => self.text_record(event, &mut record)?,
+        }
+        if !record.is_empty() {
+            self.out.write_all(record.as_bytes())?;
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn text_record(&mut self, event: &Event, record: &mut String) -> io::Result<()> {
+        match event {
+            Event::Listening { .. } => {}
+            Event::Connected { conn, .. } => {
+                self.hello_pending.insert(*conn);
+            }
+            Event::Message { conn, peer, view, .. } => {
+                self.hello(*conn, *peer, record);
+                record.push_str(&view.line());
+                record.push('\n');
+            }
+            Event::Closed { conn, peer, .. } => self.hello(*conn, *peer, record),
+            Event::Error { conn, error } => {
+                let line = match conn {
+                    Some((conn, peer)) => {
+                        self.hello(*conn, *peer, record);
+                        format!("error: {}: {error}\n", addr_string(*peer))
+                    }
+                    None => format!("error: {error}\n"),
+                };
+                self.err.write_all(line.as_bytes())?;
+                self.err.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the connection's `Hello:` line to `record` if it has not been printed yet.
+    fn hello(&mut self, conn: u64, peer: std::net::SocketAddr, record: &mut String) {
+        if self.hello_pending.remove(&conn) {
+            record.push_str("Hello: ");
+            record.push_str(&addr_string(peer));
+            record.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use interop_wire::{MessageView, Mode};
+
+    fn events() -> Vec<Event> {
+        let peer = |port| format!("127.0.0.1:{port}").parse().unwrap();
+        vec![
+            Event::Listening {
+                addr: peer(8099),
+                mode: Mode::Raw,
+            },
+            Event::Connected {
+                conn: 1,
+                peer: peer(1001),
+                local: peer(8099),
+            },
+            Event::Connected {
+                conn: 2,
+                peer: peer(1002),
+                local: peer(8099),
+            },
+            Event::Message {
+                conn: 2,
+                peer: peer(1002),
+                seq: 1,
+                view: MessageView::of(b"second"),
+            },
+            Event::Message {
+                conn: 1,
+                peer: peer(1001),
+                seq: 1,
+                view: MessageView::of(b"first\nline"),
+            },
+            Event::Closed {
+                conn: 1,
+                peer: peer(1001),
+                messages: 1,
+            },
+            Event::Closed {
+                conn: 2,
+                peer: peer(1002),
+                messages: 1,
+            },
+            Event::Connected {
+                conn: 3,
+                peer: peer(1003),
+                local: peer(8099),
+            },
+            Event::Error {
+                conn: Some((3, peer(1003))),
+                error: "truncated".into(),
+            },
+        ]
+    }
+
+    fn print_all(format: Format) -> (String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut printer = Printer::new(format, &mut out, &mut err);
+        for event in events() {
+            printer.print(&event).unwrap();
+        }
+        (String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn text_keeps_each_hello_with_its_message() {
+        let (out, err) = print_all(Format::Text);
+        assert_eq!(
+            out,
+            "listening on 127.0.0.1:8099\n\
+             Hello: 127.0.0.1:1002\nsecond\n\
+             Hello: 127.0.0.1:1001\nfirst\nline\n\
+             Hello: 127.0.0.1:1003\n"
+        );
+        assert_eq!(err, "error: 127.0.0.1:1003: truncated\n");
+    }
+
+    #[test]
+    fn json_starts_with_the_listening_line_then_one_event_per_line() {
+        let (out, err) = print_all(Format::Json);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "listening on 127.0.0.1:8099");
+        assert_eq!(lines.len(), 1 + events().len());
+        for line in &lines[1..] {
+            serde_json::from_str::<ServerEvent>(line).unwrap();
+        }
+        assert!(lines[4].contains(r#""text":"second""#), "{}", lines[4]);
+        assert!(err.is_empty());
+    }
+}

@@ -1,0 +1,97 @@
+//! A message's identity: its length and SHA-256. Two sides agree on a message when these agree.
+
+use sha2::{Digest as _, Sha256};
+use std::fmt;
+
+/// Length and SHA-256 of a message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest {
+    /// Number of bytes in the message.
+    pub len: u64,
+    /// SHA-256 of the message bytes.
+    pub sha256: [u8; 32],
+}
+
+impl Digest {
+    /// Digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Digest {
+            len: bytes.len() as u64,
+            sha256: Sha256::digest(bytes).into(),
+        }
+    }
+
+    /// The SHA-256 as 64 lowercase hex digits, as written in acks and JSON.
+    pub fn sha256_hex(&self) -> String {
+        hex(&self.sha256)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({} bytes, sha256 {})", self.len, self.sha256_hex())
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// Parses 64 lowercase hex digits into a SHA-256. Uppercase is rejected: the protocol says lowercase.
+pub fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_from_protocol_md() {
+        assert_eq!(
+            Digest::of(b"").sha256_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(
+            Digest::of(&all).sha256_hex(),
+            "40aff2e9d2d8922e47afd4648e6967497158785fbd1da870e7110266bf944880"
+        );
+        let hello = Digest::of(b"Hello SocketServer!!!");
+        assert_eq!(hello.len, 21);
+        assert_eq!(
+            hello.sha256_hex(),
+            "30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807"
+        );
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_uppercase() {
+        let d = Digest::of(b"abc");
+        assert_eq!(parse_sha256_hex(&d.sha256_hex()), Some(d.sha256));
+        assert_eq!(parse_sha256_hex(&d.sha256_hex().to_uppercase()), None);
+        assert_eq!(parse_sha256_hex("abc"), None);
+    }
+}

@@ -1,0 +1,141 @@
+//! The server's reply frames in framed mode: `ACK <seq> <len> <sha256>` or `ERR <code> <detail>`.
+
+use crate::digest::{Digest, parse_sha256_hex};
+use std::fmt;
+
+/// Longest reply payload a client accepts; anything longer is a protocol error.
+pub const MAX_REPLY_BYTES: u32 = 1024;
+
+/// One reply frame's payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Message number `seq` arrived whole, with this length and hash.
+    Ack {
+        /// The message's number on the connection, from 1.
+        seq: u64,
+        /// What the server received.
+        digest: Digest,
+    },
+    /// The server rejected a frame and closes the connection.
+    Err {
+        /// One word, e.g. `too-large`.
+        code: String,
+        /// Free text for humans.
+        detail: String,
+    },
+}
+
+/// Error code: the length prefix exceeds the server's maximum.
+pub const ERR_TOO_LARGE: &str = "too-large";
+
+/// Why a reply payload could not be understood.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed reply {text:?}: {why}")]
+pub struct ParseReplyError {
+    /// The reply, lossily decoded, for the error message.
+    pub text: String,
+    /// What was wrong with it.
+    pub why: &'static str,
+}
+
+impl Reply {
+    /// Parses a reply frame's payload.
+    pub fn parse(payload: &[u8]) -> Result<Reply, ParseReplyError> {
+        let fail = |why| ParseReplyError {
+            text: String::from_utf8_lossy(payload).into_owned(),
+            why,
+        };
+        let text = std::str::from_utf8(payload).map_err(|_| fail("not UTF-8"))?;
+        if let Some(rest) = text.strip_prefix("ERR ") {
+            let (code, detail) = rest.split_once(' ').unwrap_or((rest, ""));
+            if code.is_empty() {
+                return Err(fail("ERR without a code"));
+            }
+            return Ok(Reply::Err {
+                code: code.to_owned(),
+                detail: detail.to_owned(),
+            });
+        }
+        let fields: Vec<&str> = text.split(' ').collect();
+        match fields.as_slice() {
+            ["ACK", seq, len, sha] => {
+                let seq = parse_decimal(seq).ok_or_else(|| fail("bad sequence number"))?;
+                let len = parse_decimal(len).ok_or_else(|| fail("bad length"))?;
+                let sha256 = parse_sha256_hex(sha).ok_or_else(|| fail("bad sha256"))?;
+                Ok(Reply::Ack {
+                    seq,
+                    digest: Digest { len, sha256 },
+                })
+            }
+            ["ACK", ..] => Err(fail("ACK needs exactly 3 fields")),
+            _ => Err(fail("neither ACK nor ERR")),
+        }
+    }
+}
+
+/// Plain decimal digits only: no sign, no spaces, no leading `+`.
+fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+impl fmt::Display for Reply {
+    /// The reply payload exactly as sent on the wire.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Ack { seq, digest } => write!(f, "ACK {seq} {} {}", digest.len, digest.sha256_hex()),
+            Reply::Err { code, detail } => write!(f, "ERR {code} {detail}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ack_round_trips_and_matches_protocol_md() {
+        let ack = Reply::Ack {
+            seq: 1,
+            digest: Digest::of(b"abc"),
+        };
+        let text = ack.to_string();
+        assert_eq!(
+            text,
+            "ACK 1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(text.len(), 0x48);
+        assert_eq!(Reply::parse(text.as_bytes()), Ok(ack));
+    }
+
+    #[test]
+    fn err_round_trips() {
+        let err = Reply::Err {
+            code: ERR_TOO_LARGE.into(),
+            detail: "4294967295 > 16777216".into(),
+        };
+        assert_eq!(err.to_string(), "ERR too-large 4294967295 > 16777216");
+        assert_eq!(Reply::parse(err.to_string().as_bytes()), Ok(err));
+    }
+
+    #[test]
+    fn malformed_replies_are_rejected() {
+        let sha = Digest::of(b"").sha256_hex();
+        for bad in [
+            "".to_string(),
+            "OK".into(),
+            "ACK 1 0".into(),
+            format!("ACK 1 0 {sha} extra"),
+            format!("ACK -1 0 {sha}"),
+            format!("ACK 1 +0 {sha}"),
+            format!("ACK 1 0 {}", sha.to_uppercase()),
+            "ACK 1 0 abc".into(),
+            "ERR ".into(),
+        ] {
+            assert!(Reply::parse(bad.as_bytes()).is_err(), "{bad:?} parsed");
+        }
+        assert!(Reply::parse(&[0xff, 0xfe]).is_err());
+    }
+}
