@@ -215,6 +215,8 @@ async fn serve(mut stream: TcpStream, conn: u64, peer: SocketAddr, config: &Conf
         }
     };
     emit(events, Event::Connected { conn, peer, local }).await;
+    // Acks are small writes answered by the client's next frame: don't let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
     let served = match config.mode {
         Mode::Raw => serve_raw(&mut stream, conn, peer, config, events).await,
         Mode::Framed => serve_framed(&mut stream, conn, peer, config, events).await,

@@ -1,0 +1,131 @@
+//! The `interop-client` binary against real sockets: exit codes and output (PROTOCOL.md §6–7).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+fn client() -> Command {
+    let mut cmd = Command::cargo_bin("interop-client").unwrap();
+    cmd.env_clear().timeout(Duration::from_secs(20));
+    cmd
+}
+
+/// A raw-mode server on a thread that accepts `n` connections and returns what each sent.
+fn raw_server(n: usize) -> (u16, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        (0..n)
+            .map(|_| {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut got = Vec::new();
+                stream.read_to_end(&mut got).unwrap();
+                got
+            })
+            .collect()
+    });
+    (port, handle)
+}
+
+#[test]
+fn raw_sends_each_message_on_its_own_connection_and_prints_it() {
+    let (port, server) = raw_server(2);
+    client()
+        .args(["--port", &port.to_string(), "first", "第二"])
+        .assert()
+        .success()
+        .stdout("first\n第二\n");
+    assert_eq!(
+        server.join().unwrap(),
+        vec![b"first".to_vec(), "第二".as_bytes().to_vec()]
+    );
+}
+
+#[test]
+fn file_payloads_go_first_and_binary_is_summarised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.bin");
+    let all: Vec<u8> = (0..=255).collect();
+    std::fs::write(&path, &all).unwrap();
+    let (port, server) = raw_server(2);
+    client()
+        .args(["--port", &port.to_string(), "after", "--file"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("[binary message: 256 bytes, sha256 40aff2e9")
+                .and(predicate::str::ends_with("after\n")),
+        );
+    assert_eq!(server.join().unwrap(), vec![all, b"after".to_vec()]);
+}
+
+#[test]
+fn refused_exits_3_at_once() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    client()
+        .args(["--port", &port.to_string()])
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicate::str::starts_with("error: cannot connect"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_server_that_never_closes_is_a_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    client()
+        .args(["--port", &port.to_string(), "--timeout-ms", "300", "hi"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("timed out after 300 ms"));
+    drop(listener);
+}
+
+#[test]
+fn a_wrong_ack_is_a_protocol_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut frame = [0u8; 7];
+        stream.read_exact(&mut frame).unwrap();
+        // Acknowledge "abc" as if it were "abd".
+        let ack = format!("ACK 1 3 {}", interop_wire::Digest::of(b"abd").sha256_hex());
+        stream.write_all(&(ack.len() as u32).to_be_bytes()).unwrap();
+        stream.write_all(ack.as_bytes()).unwrap();
+    });
+    client()
+        .args(["--port", &port.to_string(), "--mode", "framed", "abc"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("ack mismatch for message 1"));
+    server.join().unwrap();
+}
+
+#[test]
+fn usage_and_file_errors_have_their_codes() {
+    client().args(["--port", "nope"]).assert().code(2);
+    client().args(["--mode", "udp"]).assert().code(2);
+    client()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--timeout-ms"));
+    client()
+        .args(["--file", "/nonexistent/file"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: cannot read /nonexistent/file",
+        ));
+}

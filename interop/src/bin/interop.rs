@@ -1,0 +1,5 @@
+//! `interop`: see `interop --help` and README.md.
+
+fn main() -> std::process::ExitCode {
+    interop::cli::entry()
+}

@@ -1,0 +1,129 @@
+//! Building implementations, only when stale: each build's inputs (its command and the contents of
+//! the files its globs match) are hashed, and the hash of the last successful build is kept under
+//! `target/interop/stamps/`. A warm run builds nothing.
+
+use crate::manifest::{Implementation, Placeholders};
+use crate::process::{CommandSpec, run_to_end};
+use sha2::{Digest as _, Sha256};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Longest a single build may take.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// What happened to one implementation's build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildStatus {
+    /// Nothing to build.
+    NotNeeded,
+    /// Inputs unchanged since the last successful build.
+    Fresh,
+    /// Built now.
+    Built {
+        /// How long it took.
+        duration: Duration,
+    },
+    /// The build failed (or could not start); cells using it fail with this message.
+    Failed(String),
+}
+
+/// The hash of an implementation's build inputs.
+pub fn input_hash(imp: &Implementation, places: &Placeholders) -> Result<String, String> {
+    let Some(build) = &imp.build else {
+        return Ok(String::new());
+    };
+    let mut hasher = Sha256::new();
+    for arg in &build.command {
+        hasher.update(places.expand(&imp.name, arg).as_bytes());
+        hasher.update([0]);
+    }
+    let mut files = Vec::new();
+    for pattern in &build.inputs {
+        let full = places.root.join(places.expand(&imp.name, pattern));
+        let paths = glob::glob(&full.to_string_lossy())
+            .map_err(|err| format!("bad input glob {pattern:?}: {err}"))?;
+        files.extend(paths.filter_map(Result::ok).filter(|p| p.is_file()));
+    }
+    files.sort();
+    files.dedup();
+    for file in files {
+        let contents =
+            std::fs::read(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
+        hasher.update(
+            file.strip_prefix(&places.root)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        hasher.update([0]);
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(&contents);
+    }
+    Ok(interop_wire::digest::hex(&hasher.finalize()))
+}
+
+fn stamp_path(imp: &Implementation, places: &Placeholders) -> std::path::PathBuf {
+    places
+        .target
+        .join("interop")
+        .join("stamps")
+        .join(format!("{}.sha256", imp.name))
+}
+
+/// Builds `imp` if its inputs changed since its last successful build.
+pub async fn build(imp: &Implementation, places: &Placeholders) -> BuildStatus {
+    let Some(build) = &imp.build else {
+        return BuildStatus::NotNeeded;
+    };
+    let hash = match input_hash(imp, places) {
+        Ok(hash) => hash,
+        Err(err) => return BuildStatus::Failed(err),
+    };
+    let stamp = stamp_path(imp, places);
+    if std::fs::read_to_string(&stamp).is_ok_and(|old| old == hash) {
+        return BuildStatus::Fresh;
+    }
+    let started = Instant::now();
+    if let Err(err) = std::fs::create_dir_all(places.out_dir(&imp.name)) {
+        return BuildStatus::Failed(format!("cannot create build directory: {err}"));
+    }
+    let spec = CommandSpec {
+        argv: build
+            .command
+            .iter()
+            .map(|a| places.expand(&imp.name, a))
+            .collect(),
+        env: Vec::new(),
+        cwd: places.root.clone(),
+    };
+    let output = match run_to_end(&spec, BUILD_TIMEOUT).await {
+        Ok(output) => output,
+        Err(err) => return BuildStatus::Failed(format!("cannot run `{}`: {err}", spec.shell())),
+    };
+    if !output.success() {
+        return BuildStatus::Failed(format!(
+            "build of {} failed ({}): `{}`\n{}{}",
+            imp.name,
+            output.status_text(),
+            spec.shell(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    if let Err(err) = write_stamp(&stamp, &hash) {
+        return BuildStatus::Failed(format!(
+            "built, but cannot record it in {}: {err}",
+            stamp.display()
+        ));
+    }
+    BuildStatus::Built {
+        duration: started.elapsed(),
+    }
+}
+
+fn write_stamp(stamp: &Path, hash: &str) -> std::io::Result<()> {
+    if let Some(dir) = stamp.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(stamp, hash)
+}

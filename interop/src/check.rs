@@ -1,0 +1,332 @@
+//! The assertions of a delivery case: every message each client reports sending appears in the
+//! server's log for that client's connection (matched by the client's local address), in order,
+//! with the same length and SHA-256 as the case's payload, the same text where it is text, and
+//! nothing else appears.
+
+use crate::cases::Payload;
+use crate::process::Output;
+use interop_wire::json::{AckCheck, ClientReport, ServerEvent};
+use interop_wire::{Digest, Mode};
+use std::collections::HashMap;
+
+/// A message as the server logged it.
+#[derive(Clone, Debug)]
+struct Logged {
+    conn: u64,
+    len: u64,
+    sha256: String,
+    text: Option<String>,
+}
+
+/// Checks one delivery case. Returns every problem found (empty: the cell passes).
+pub fn check_delivery(
+    mode: Mode,
+    expected: &[Vec<Payload>],
+    clients: &[Output],
+    server: &[ServerEvent],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut logged: HashMap<(String, u64), Logged> = HashMap::new();
+    for event in server {
+        match event {
+            ServerEvent::Message {
+                conn,
+                peer,
+                seq,
+                len,
+                sha256,
+                text,
+            } => {
+                let entry = Logged {
+                    conn: *conn,
+                    len: *len,
+                    sha256: sha256.clone(),
+                    text: text.clone(),
+                };
+                if logged.insert((peer.clone(), *seq), entry).is_some() {
+                    problems.push(format!("server logged message {seq} from {peer} twice"));
+                }
+            }
+            ServerEvent::Error { peer, error, .. } => {
+                problems.push(format!(
+                    "server reported an error for {}: {error}",
+                    peer.as_deref().unwrap_or("itself")
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    for (process, (payloads, output)) in expected.iter().zip(clients).enumerate() {
+        let who = if expected.len() > 1 {
+            format!("client #{}", process + 1)
+        } else {
+            "client".to_string()
+        };
+        if !output.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.lines().last().unwrap_or("(nothing on stderr)");
+            problems.push(format!("{who} failed ({}): {last}", output.status_text()));
+            continue;
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let mut reports = Vec::new();
+        for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<ClientReport>(line) {
+                Ok(report) => reports.push(report),
+                Err(err) => problems.push(format!(
+                    "{who} printed a line that is not a JSON report ({err}): {line:?}"
+                )),
+            }
+        }
+        if reports.len() != payloads.len() {
+            problems.push(format!(
+                "{who} reported {} deliveries, the case sent {}",
+                reports.len(),
+                payloads.len()
+            ));
+        }
+        let mut previous_conn: Option<u64> = None;
+        for (index, (report, payload)) in reports.iter().zip(payloads).enumerate() {
+            let n = index + 1;
+            let want = Digest::of(&payload.bytes);
+            let (want_sha, want_seq) = (want.sha256_hex(), if mode == Mode::Raw { 1 } else { n as u64 });
+            let mut problem = |p: String| problems.push(format!("{who}, message {n}: {p}"));
+            if report.len != want.len || report.sha256 != want_sha {
+                problem(format!(
+                    "client says it sent {} bytes sha256 {}, but the payload is {} bytes sha256 {want_sha}",
+                    report.len, report.sha256, want.len
+                ));
+            }
+            let want_ack = if mode == Mode::Framed {
+                AckCheck::Verified
+            } else {
+                AckCheck::None
+            };
+            if report.mode != mode || report.ack != want_ack || report.seq != want_seq {
+                problem(format!(
+                    "report says mode {} seq {} ack {:?}; expected mode {mode} seq {want_seq} ack {want_ack:?}",
+                    report.mode, report.seq, report.ack
+                ));
+            }
+            let Some(got) = logged.remove(&(report.local.clone(), report.seq)) else {
+                problem(format!(
+                    "the server never logged message {} from {}",
+                    report.seq, report.local
+                ));
+                continue;
+            };
+            if got.len != want.len || got.sha256 != want_sha {
+                problem(format!(
+                    "the server received {} bytes sha256 {} instead of {} bytes sha256 {want_sha}",
+                    got.len, got.sha256, want.len
+                ));
+            } else if let Some(text) = payload
+                .text()
+                .filter(|t| t.len() <= interop_wire::display::PRINT_LIMIT)
+                && got.text.as_deref() != Some(text)
+            {
+                problem(format!(
+                    "the server's text {:?} differs from the payload {text:?}",
+                    got.text
+                ));
+            }
+            // Raw: one connection per message, opened in order. Framed: all on one connection.
+            let in_order = match (mode, previous_conn) {
+                (_, None) => true,
+                (Mode::Raw, Some(prev)) => got.conn > prev,
+                (Mode::Framed, Some(prev)) => got.conn == prev,
+            };
+            if !in_order {
+                problem(format!(
+                    "arrived on connection {} after connection {previous_conn:?}: out of order",
+                    got.conn
+                ));
+            }
+            previous_conn = Some(got.conn);
+        }
+    }
+
+    let mut extra: Vec<_> = logged.into_iter().collect();
+    extra.sort_by_key(|(_, l)| l.conn);
+    for ((peer, seq), got) in extra {
+        problems.push(format!(
+            "the server logged a message no client reported: {peer} seq {seq}, {} bytes sha256 {}",
+            got.len, got.sha256
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::Via;
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::ExitStatus;
+    use std::time::Duration;
+
+    fn payload(text: &str) -> Payload {
+        Payload {
+            bytes: text.as_bytes().to_vec(),
+            via: Via::Arg,
+        }
+    }
+
+    fn report(local: &str, seq: u64, bytes: &[u8], mode: Mode) -> String {
+        let digest = Digest::of(bytes);
+        let ack = if mode == Mode::Framed {
+            AckCheck::Verified
+        } else {
+            AckCheck::None
+        };
+        let report = ClientReport {
+            seq,
+            local: local.into(),
+            peer: "127.0.0.1:9".into(),
+            mode,
+            len: digest.len,
+            sha256: digest.sha256_hex(),
+            ack,
+        };
+        serde_json::to_string(&report).unwrap()
+    }
+
+    fn client(code: i32, lines: &[String]) -> Output {
+        let stdout = lines
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes();
+        Output {
+            status: Some(ExitStatus::from_raw(code << 8)),
+            stdout,
+            stderr: b"error: boom\n".to_vec(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn logged(conn: u64, peer: &str, seq: u64, bytes: &[u8]) -> ServerEvent {
+        let digest = Digest::of(bytes);
+        ServerEvent::Message {
+            conn,
+            peer: peer.into(),
+            seq,
+            len: digest.len,
+            sha256: digest.sha256_hex(),
+            text: std::str::from_utf8(bytes).ok().map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn exact_framed_delivery_passes() {
+        let expected = vec![vec![payload("a"), payload("b")]];
+        let out = client(
+            0,
+            &[
+                report("c:1", 1, b"a", Mode::Framed),
+                report("c:1", 2, b"b", Mode::Framed),
+            ],
+        );
+        let server = [logged(1, "c:1", 1, b"a"), logged(1, "c:1", 2, b"b")];
+        assert_eq!(
+            check_delivery(Mode::Framed, &expected, &[out], &server),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_dropped_last_byte_is_caught_on_the_server_side() {
+        let expected = vec![vec![payload("abc")]];
+        let out = client(0, &[report("c:1", 1, b"abc", Mode::Raw)]);
+        let server = [logged(1, "c:1", 1, b"ab")];
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &server);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("the server received 2 bytes"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_lying_about_what_it_sent_is_caught() {
+        let expected = vec![vec![payload("abc")]];
+        let out = client(0, &[report("c:1", 1, b"abd", Mode::Raw)]);
+        let server = [logged(1, "c:1", 1, b"abd")];
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &server);
+        assert!(
+            problems.iter().any(|p| p.contains("but the payload is 3 bytes")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn missing_extra_and_out_of_order_messages_are_each_named() {
+        let expected = vec![vec![payload("a"), payload("b")]];
+        let out = client(
+            0,
+            &[
+                report("c:1", 1, b"a", Mode::Raw),
+                report("c:2", 1, b"b", Mode::Raw),
+            ],
+        );
+        // b arrived on an earlier connection than a; and a stranger's message is in the log.
+        let server = [
+            logged(2, "c:1", 1, b"a"),
+            logged(1, "c:2", 1, b"b"),
+            logged(3, "x:9", 1, b"zzz"),
+        ];
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &server);
+        assert!(
+            problems.iter().any(|p| p.contains("out of order")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("no client reported: x:9")),
+            "{problems:?}"
+        );
+
+        let out = client(0, &[report("c:1", 1, b"a", Mode::Raw)]);
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &[]);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("reported 1 deliveries, the case sent 2")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("never logged")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_failing_client_and_a_server_error_fail_the_cell() {
+        let expected = vec![vec![payload("a")]];
+        let server = [ServerEvent::Error {
+            conn: Some(1),
+            peer: Some("c:1".into()),
+            error: "truncated".into(),
+        }];
+        let problems = check_delivery(Mode::Raw, &expected, &[client(3, &[])], &server);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("client failed (exit code 3): error: boom")),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p.contains("truncated")), "{problems:?}");
+    }
+
+    #[test]
+    fn text_must_match_not_just_the_hash() {
+        let expected = vec![vec![payload("héllo")]];
+        let out = client(0, &[report("c:1", 1, "héllo".as_bytes(), Mode::Raw)]);
+        let mut event = logged(1, "c:1", 1, "héllo".as_bytes());
+        if let ServerEvent::Message { text, .. } = &mut event {
+            *text = Some("hello".into());
+        }
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &[event]);
+        assert!(problems.iter().any(|p| p.contains("text")), "{problems:?}");
+    }
+}

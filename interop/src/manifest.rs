@@ -1,0 +1,286 @@
+//! The manifest, `interop.toml` at the repository root (documented in docs/MANIFEST.md): every
+//! implementation, how to build and run it, what it supports, and the tools it needs.
+//!
+//! Adding a client is a manifest entry and a directory; no Rust changes.
+
+use interop_wire::Mode;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// File name of the manifest at the repository root.
+pub const MANIFEST_FILE: &str = "interop.toml";
+
+/// The whole manifest.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Tools the implementations need, by name, for `interop doctor`.
+    #[serde(default)]
+    pub tools: BTreeMap<String, Tool>,
+    /// Every server and client.
+    #[serde(rename = "implementation", default)]
+    pub implementations: Vec<Implementation>,
+}
+
+/// An external program an implementation needs (a compiler, a runtime).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// The command, looked up on `PATH`.
+    pub command: String,
+    /// Arguments that make it print its version (on stdout or stderr).
+    pub version_args: Vec<String>,
+    /// How to install it, for a person reading `interop doctor`.
+    pub install: String,
+}
+
+/// Whether an implementation is a server or a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Accepts connections (PROTOCOL.md §5).
+    Server,
+    /// Sends messages (PROTOCOL.md §6).
+    Client,
+}
+
+/// One server or client.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Implementation {
+    /// Unique name, used in cell names (`rust-server/java/utf8`) and on the command line.
+    pub name: String,
+    /// Programming language, for humans and for `INTEROP_SKIP`.
+    pub language: String,
+    /// Server or client.
+    pub role: Role,
+    /// Names of entries in `[tools]` it needs to build and run.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Modes it implements; cases in other modes are reported unsupported.
+    pub modes: Vec<Mode>,
+    /// How to build it; absent when there is nothing to build.
+    pub build: Option<Build>,
+    /// How to run it.
+    pub run: Run,
+}
+
+/// How to build an implementation.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    /// Program and arguments (placeholders allowed), run in the repository root. Never a shell string.
+    pub command: Vec<String>,
+    /// Glob patterns, relative to the root, of the files whose contents decide staleness.
+    pub inputs: Vec<String>,
+}
+
+/// How to run an implementation. The harness appends the protocol's arguments
+/// (`--host … --port … --mode … --format json …`) to `command`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// Program and arguments (placeholders allowed).
+    pub command: Vec<String>,
+    /// Extra environment variables (placeholders allowed in values).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory (placeholders allowed); the repository root by default.
+    pub cwd: Option<String>,
+}
+
+/// Why the manifest could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// It could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The manifest's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// It is not valid TOML of the expected shape.
+    #[error("invalid manifest {path}: {source}")]
+    Parse {
+        /// The manifest's path.
+        path: PathBuf,
+        /// The parse error, with line and column.
+        source: Box<toml::de::Error>,
+    },
+    /// It parsed but does not make sense.
+    #[error("invalid manifest {path}: {message}")]
+    Invalid {
+        /// The manifest's path.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Manifest::parse(&text).map_err(|err| match err {
+            ManifestError::Parse { source, .. } => ManifestError::Parse {
+                path: path.to_owned(),
+                source,
+            },
+            ManifestError::Invalid { message, .. } => ManifestError::Invalid {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates manifest text.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let manifest: Manifest = toml::from_str(text).map_err(|source| ManifestError::Parse {
+            path: PathBuf::new(),
+            source: Box::new(source),
+        })?;
+        manifest.validate().map_err(|message| ManifestError::Invalid {
+            path: PathBuf::new(),
+            message,
+        })?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut seen = HashMap::new();
+        for imp in &self.implementations {
+            if imp.name.is_empty() || imp.name.contains(['/', ' ', '*']) {
+                return Err(format!(
+                    "implementation name {:?} must be non-empty, without '/', ' ' or '*'",
+                    imp.name
+                ));
+            }
+            if seen.insert(imp.name.as_str(), ()).is_some() {
+                return Err(format!("implementation {:?} is defined twice", imp.name));
+            }
+            if imp.run.command.is_empty() {
+                return Err(format!("implementation {:?}: run.command is empty", imp.name));
+            }
+            if imp.build.as_ref().is_some_and(|b| b.command.is_empty()) {
+                return Err(format!("implementation {:?}: build.command is empty", imp.name));
+            }
+            if let Some(tool) = imp.tools.iter().find(|t| !self.tools.contains_key(*t)) {
+                return Err(format!(
+                    "implementation {:?} needs tool {tool:?}, which [tools] does not define",
+                    imp.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Implementations with `role`, in manifest order.
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = &Implementation> {
+        self.implementations.iter().filter(move |imp| imp.role == role)
+    }
+
+    /// The implementation called `name`.
+    pub fn get(&self, name: &str) -> Option<&Implementation> {
+        self.implementations.iter().find(|imp| imp.name == name)
+    }
+}
+
+/// Values substituted for `{root}`, `{target}` and `{out}` in commands, environment and cwd.
+#[derive(Clone, Debug)]
+pub struct Placeholders {
+    /// The repository root.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target: PathBuf,
+}
+
+impl Placeholders {
+    /// Expands placeholders in `text` for implementation `name` (`{out}` is its build directory).
+    pub fn expand(&self, name: &str, text: &str) -> String {
+        text.replace("{root}", &self.root.to_string_lossy())
+            .replace("{target}", &self.target.to_string_lossy())
+            .replace("{out}", &self.out_dir(name).to_string_lossy())
+    }
+
+    /// Where implementation `name` puts its build output.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        self.target.join("interop").join("build").join(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [tools.python3]
+        command = "python3"
+        version_args = ["--version"]
+        install = "apt-get install python3"
+
+        [[implementation]]
+        name = "python"
+        language = "python"
+        role = "client"
+        tools = ["python3"]
+        modes = ["raw", "framed"]
+        run = { command = ["python3", "-m", "interop_client"], env = { PYTHONPATH = "{root}/python-client/src" } }
+    "#;
+
+    #[test]
+    fn parses_a_client_entry() {
+        let manifest = Manifest::parse(GOOD).unwrap();
+        let python = manifest.get("python").unwrap();
+        assert_eq!(python.role, Role::Client);
+        assert_eq!(python.modes, vec![Mode::Raw, Mode::Framed]);
+        assert!(python.build.is_none());
+        let places = Placeholders {
+            root: "/r".into(),
+            target: "/r/target".into(),
+        };
+        assert_eq!(
+            places.expand("python", &python.run.env["PYTHONPATH"]),
+            "/r/python-client/src"
+        );
+        assert_eq!(
+            places.expand("java", "{out}/classes"),
+            "/r/target/interop/build/java/classes"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_tools_duplicates_and_typos() {
+        let unknown_tool = GOOD.replace(r#"tools = ["python3"]"#, r#"tools = ["pyhton3"]"#);
+        assert!(
+            Manifest::parse(&unknown_tool)
+                .unwrap_err()
+                .to_string()
+                .contains("pyhton3")
+        );
+        let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[implementation]]").unwrap()..]);
+        assert!(
+            Manifest::parse(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("defined twice")
+        );
+        let typo = GOOD.replace("modes =", "mode =");
+        assert!(Manifest::parse(&typo).is_err());
+    }
+
+    #[test]
+    fn the_repository_manifest_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(MANIFEST_FILE);
+        let manifest = Manifest::load(&path).unwrap();
+        assert!(manifest.with_role(Role::Server).count() >= 1);
+        assert!(manifest.with_role(Role::Client).count() >= 3);
+    }
+}

@@ -1,0 +1,117 @@
+package interop.client;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.List;
+
+/**
+ * One TCP connection to the server, with read and write timeouts, and its local and peer addresses
+ * already formatted per §1.
+ */
+final class Connection implements Closeable {
+    private static final int BUFFER_BYTES = 64 * 1024;
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final DataOutputStream out;
+    private final String local;
+    private final String peer;
+
+    private Connection(Socket socket, int timeoutMs) throws IOException {
+        this.socket = socket;
+        socket.setSoTimeout(timeoutMs);
+        socket.setTcpNoDelay(true);
+        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), BUFFER_BYTES));
+        this.out = new DataOutputStream(
+                new BufferedOutputStream(new TimedOutputStream(socket, timeoutMs), BUFFER_BYTES));
+        this.local = Addresses.format(socket.getLocalAddress(), socket.getLocalPort());
+        this.peer = Addresses.format(socket.getInetAddress(), socket.getPort());
+    }
+
+    /**
+     * Connects to the first of {@code addresses} that accepts, each attempt limited to
+     * {@code timeoutMs}. No retries.
+     *
+     * @throws ClientException {@link ExitCode#TIMEOUT} when the (last) attempt timed out,
+     *                         {@link ExitCode#CONNECT} for any other connect failure
+     */
+    static Connection open(List<InetAddress> addresses, int port, int timeoutMs)
+            throws ClientException {
+        if (addresses.isEmpty()) {
+            throw new ClientException(ExitCode.CONNECT, "no address to connect to");
+        }
+        IOException last = null;
+        InetAddress lastAddress = null;
+        for (InetAddress address : addresses) {
+            Socket socket = new Socket();
+            try {
+                socket.connect(new InetSocketAddress(address, port), timeoutMs);
+                return new Connection(socket, timeoutMs);
+            } catch (IOException e) {
+                closeQuietly(socket);
+                last = e;
+                lastAddress = address;
+            }
+        }
+        String target = Addresses.format(lastAddress, port);
+        if (last instanceof SocketTimeoutException) {
+            throw new ClientException(ExitCode.TIMEOUT,
+                    "timed out after " + timeoutMs + " ms connecting to " + target, last);
+        }
+        throw new ClientException(ExitCode.CONNECT,
+                "could not connect to " + target + ": " + Failures.describe(last), last);
+    }
+
+    DataInputStream in() {
+        return in;
+    }
+
+    DataOutputStream out() {
+        return out;
+    }
+
+    /** The client socket's own address, e.g. {@code 127.0.0.1:51234}. */
+    String local() {
+        return local;
+    }
+
+    /** The server address connected to, e.g. {@code [::1]:8099}. */
+    String peer() {
+        return peer;
+    }
+
+    /** Half-closes: the server reads EOF. */
+    void shutdownOutput() throws IOException {
+        out.flush();
+        socket.shutdownOutput();
+    }
+
+    /** Reads and discards everything until EOF (each read limited by the socket timeout). */
+    void drainToEof() throws IOException {
+        byte[] sink = new byte[8192];
+        while (in.read(sink) >= 0) {
+            // discard
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(socket);
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing useful to do
+        }
+    }
+}
