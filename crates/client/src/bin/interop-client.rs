@@ -7,14 +7,17 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
-        Err(err) => {
-            // Help and version are successes; anything else is a usage error (exit 2).
+        Err(err) if !err.use_stderr() => {
+            // --help and --version.
             let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(ExitKind::Usage.code())
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            // The contract is one `error: ` line (PROTOCOL.md §6): clap's first line is exactly that.
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(ExitKind::Usage.code());
         }
     };
     match interop_client::run(&args, &mut std::io::stdout().lock()) {

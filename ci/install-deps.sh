@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks to build and test every implementation:
+# a JDK 17 with Maven, Python 3 with pytest. Rust (cargo with rustfmt and clippy) must already be
+# there: the harness is a Cargo workspace and Debian's own cargo is too old for edition 2024.
+set -euo pipefail
+
+need_apt=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+have java && have javac || need_apt+=(openjdk-17-jdk-headless)
+have mvn || need_apt+=(maven)
+have python3 || need_apt+=(python3 python3-pip)
+
+if ((${#need_apt[@]})); then
+  echo "ci: installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+if ! python3 -m pytest --version >/dev/null 2>&1; then
+  echo "ci: installing pytest"
+  python3 -m pip install --quiet pytest || python3 -m pip install --quiet --break-system-packages pytest
+fi
+
+if ! have cargo; then
+  echo "ci: cargo not found; install Rust with rustup (https://rustup.rs)" >&2
+  exit 1
+fi
+for component in fmt clippy; do
+  if ! cargo "$component" --version >/dev/null 2>&1; then
+    echo "ci: installing the $component component"
+    rustup component add "$( [ "$component" = fmt ] && echo rustfmt || echo clippy )"
+  fi
+done
+
+cargo --version
+java -version 2>&1 | head -1
+mvn --version 2>/dev/null | head -1
+python3 --version

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Each foreign client's own test suite, with its own language's tools.
+set -euo pipefail
+(cd python-client && python3 -m pytest -q)
+(cd java-client && mvn -q -B test)
