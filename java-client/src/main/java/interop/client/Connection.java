@@ -54,11 +54,21 @@ final class Connection implements Closeable {
             Socket socket = new Socket();
             try {
                 socket.connect(new InetSocketAddress(address, port), timeoutMs);
-                return new Connection(socket, timeoutMs);
             } catch (IOException e) {
                 closeQuietly(socket);
                 last = e;
                 lastAddress = address;
+                continue;
+            }
+            // Connected: anything failing from here on (the peer already reset us, say) is a
+            // broken connection, not a failure to connect.
+            try {
+                return new Connection(socket, timeoutMs);
+            } catch (IOException e) {
+                closeQuietly(socket);
+                throw new ClientException(ExitCode.FAILURE, "connection to "
+                        + Addresses.format(address, port) + " broke at once: "
+                        + Failures.describe(e), e);
             }
         }
         String target = Addresses.format(lastAddress, port);
