@@ -63,12 +63,19 @@ impl<W: Write> Session<'_, W> {
             format!("connecting to {host}:{port}"),
             TcpStream::connect((host, port)),
         );
-        connected.await?.map_err(|err| {
-            ClientError::new(
-                ExitKind::Connect,
-                format!("cannot connect to {host}:{port}: {err}"),
-            )
-        })
+        let stream = connected.await?.map_err(|err| {
+            // A reset that wins the race with the handshake's completion means the server was
+            // there and broke the connection: exit 1 like any reset, not "cannot connect".
+            let kind = if err.kind() == io::ErrorKind::ConnectionReset {
+                ExitKind::Other
+            } else {
+                ExitKind::Connect
+            };
+            ClientError::new(kind, format!("cannot connect to {host}:{port}: {err}"))
+        })?;
+        // Framed mode is stop-and-wait with small frames: Nagle would only add latency.
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
     }
 
     /// Raw mode: connect, write, shut down the write side, wait for the server's EOF.

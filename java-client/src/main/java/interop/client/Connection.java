@@ -76,8 +76,19 @@ final class Connection implements Closeable {
             throw new ClientException(ExitCode.TIMEOUT,
                     "timed out after " + timeoutMs + " ms connecting to " + target, last);
         }
+        if (isReset(last)) {
+            // The handshake completed and the peer reset at once; connect() can report that
+            // itself when the RST wins the race with it. The server was there: exit 1, not 3.
+            throw new ClientException(ExitCode.FAILURE,
+                    "connection to " + target + " was reset: " + Failures.describe(last), last);
+        }
         throw new ClientException(ExitCode.CONNECT,
                 "could not connect to " + target + ": " + Failures.describe(last), last);
+    }
+
+    private static boolean isReset(IOException e) {
+        return !(e instanceof java.net.ConnectException) && e.getMessage() != null
+                && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("connection reset");
     }
 
     DataInputStream in() {
