@@ -61,6 +61,10 @@ def connect(host: str, port: int, timeout: float) -> socket.socket:
             raise TimeoutFailure(
                 "timed out connecting to %s after %d ms" % (target, round(timeout * 1000))
             )
+        if isinstance(exc, ConnectionResetError):
+            # The handshake completed and the peer reset at once (the RST raced connect()):
+            # the server was there, so this is a broken connection (exit 1), not exit 3.
+            raise IOFailure("connection to %s was reset: %s" % (target, _reason(exc)))
         raise ConnectFailure("cannot connect to %s: %s" % (target, _reason(exc)))
 
 
