@@ -18,7 +18,7 @@ fn interop() -> Command {
     cmd
 }
 
-/// A manifest with the repository's rust-server (same target directory) and the given clients.
+/// A manifest with the repository's Rust server (same target directory) and the given clients.
 fn manifest_with(dir: &Path, clients: &str) -> std::path::PathBuf {
     let server = r#"
         [tools.cargo]
@@ -32,7 +32,8 @@ fn manifest_with(dir: &Path, clients: &str) -> std::path::PathBuf {
         install = "apt-get install no-such-tool"
 
         [[implementation]]
-        name = "rust-server"
+        # Its own name, so its build stamp never competes with the real rust-server's.
+        name = "test-server"
         language = "rust"
         role = "server"
         tools = ["cargo"]
@@ -92,6 +93,16 @@ fn one_cell_runs_and_passes() {
 }
 
 #[test]
+fn a_warm_build_rebuilds_nothing_and_says_so() {
+    interop().arg("build").assert().success();
+    interop().arg("build").assert().success().stdout(
+        predicate::str::contains("build  rust-server: up to date, not rebuilt")
+            .and(predicate::str::contains("build  java: up to date, not rebuilt"))
+            .and(predicate::str::contains("build  python: nothing to build")),
+    );
+}
+
+#[test]
 fn unknown_names_are_harness_errors() {
     interop()
         .args(["run", "--case", "nope"])
@@ -121,7 +132,7 @@ fn a_client_that_sends_nothing_fails_with_a_reason_and_a_repro() {
         .assert()
         .code(1)
         .stdout(
-            predicate::str::contains("FAIL rust-server/silent/hello")
+            predicate::str::contains("FAIL test-server/silent/hello")
                 .and(predicate::str::contains(
                     "client reported 0 deliveries, the case sent 1",
                 ))

@@ -129,3 +129,37 @@ fn usage_and_file_errors_have_their_codes() {
             "error: cannot read /nonexistent/file",
         ));
 }
+
+#[test]
+fn ipv6_addresses_are_bracketed_in_json() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback on this machine; nothing to check");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, peer) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).unwrap();
+        (peer.to_string(), got)
+    });
+    let out = client()
+        .args([
+            "--host",
+            "::1",
+            "--port",
+            &port.to_string(),
+            "--format",
+            "json",
+            "v6",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (peer, got) = server.join().unwrap();
+    assert_eq!(got, b"v6");
+    assert_eq!(report["local"], peer.as_str());
+    assert_eq!(report["peer"], format!("[::1]:{port}").as_str());
+    assert_eq!(report["ack"], "none");
+}
