@@ -87,7 +87,8 @@ pub struct CellResult {
 pub struct Context {
     /// Placeholder values.
     pub places: Placeholders,
-    /// Why an implementation cannot run (missing tool, failed build), by name.
+    /// Why an implementation cannot run (missing tool, failed build), by name; also why a case's
+    /// payload files are missing, under `payload:<case>`.
     pub broken: HashMap<String, String>,
     /// Where `--file` payloads are written.
     pub payload_dir: PathBuf,
@@ -122,7 +123,7 @@ pub async fn prepare(
                     let path = payload_path(&payload_dir, cell.case.name, p, m);
                     if let Err(err) = write_if_changed(&path, &payload.bytes) {
                         broken.insert(
-                            format!("payload:{}", cell.case.name),
+                            payload_key(cell.case.name),
                             format!("cannot write {}: {err}", path.display()),
                         );
                     }
@@ -186,6 +187,11 @@ pub async fn prepare_implementations(
         });
     }
     broken
+}
+
+/// The key under which [`Context::broken`] records that a case's payload files could not be written.
+fn payload_key(case: &str) -> String {
+    format!("payload:{case}")
 }
 
 fn payload_path(dir: &std::path::Path, case: &str, process: usize, message: usize) -> PathBuf {
@@ -289,18 +295,12 @@ impl Context {
             return (Outcome::Unsupported(why), Vec::new());
         }
         let repro = self.repro(cell);
-        let needed = [
-            Some(cell.client.name.clone()),
-            Some(format!("payload:{}", cell.case.name)),
-        ];
-        let needed = match cell.case.kind {
-            CaseKind::Refused => needed.into_iter().flatten().collect::<Vec<_>>(),
-            CaseKind::Deliver(_) => needed
-                .into_iter()
-                .flatten()
-                .chain([cell.server.name.clone()])
-                .collect(),
-        };
+        // What the cell depends on: its client, its payload files and, unless no server is
+        // involved, its server.
+        let mut needed = vec![cell.client.name.clone(), payload_key(cell.case.name)];
+        if matches!(cell.case.kind, CaseKind::Deliver(_)) {
+            needed.push(cell.server.name.clone());
+        }
         if let Some(why) = needed.iter().find_map(|n| self.broken.get(n)) {
             return (Outcome::Fail(why.clone()), repro);
         }
