@@ -19,11 +19,15 @@ struct Logged {
 }
 
 /// Checks one delivery case. Returns every problem found (empty: the cell passes).
+///
+/// `received` holds, where known (from `--record`), the bytes the server received per (client
+/// address, sequence number); with them, or with the server's text, a mismatch shows a byte diff.
 pub fn check_delivery(
     mode: Mode,
     expected: &[Vec<Payload>],
     clients: &[Output],
     server: &[ServerEvent],
+    received: &HashMap<(String, u64), Vec<u8>>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut logged: HashMap<(String, u64), Logged> = HashMap::new();
@@ -117,8 +121,13 @@ pub fn check_delivery(
                 continue;
             };
             if got.len != want.len || got.sha256 != want_sha {
+                let bytes = received.get(&(report.local.clone(), report.seq)).cloned();
+                let diff = match bytes.or_else(|| got.text.clone().map(String::into_bytes)) {
+                    Some(bytes) => byte_diff(&payload.bytes, &bytes),
+                    None => "(run with --record to see the bytes)".into(),
+                };
                 problem(format!(
-                    "the server received {} bytes sha256 {} instead of {} bytes sha256 {want_sha}",
+                    "the server received {} bytes sha256 {} instead of {} bytes sha256 {want_sha}\n{diff}",
                     got.len, got.sha256, want.len
                 ));
             } else if let Some(text) = payload
@@ -156,6 +165,46 @@ pub fn check_delivery(
         ));
     }
     problems
+}
+
+/// Where two byte strings first differ, with a short hex and text window of both sides.
+pub fn byte_diff(expected: &[u8], received: &[u8]) -> String {
+    const WINDOW: usize = 8;
+    let at = expected
+        .iter()
+        .zip(received)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(received.len()));
+    let headline = match (at == received.len(), at == expected.len()) {
+        (true, true) => return "the bytes are identical".into(),
+        (true, false) => format!(
+            "received {} of {} bytes: the last {} are missing, from offset {at}",
+            received.len(),
+            expected.len(),
+            expected.len() - at
+        ),
+        (false, true) => format!(
+            "received {} extra bytes after the expected {}, from offset {at}",
+            received.len() - at,
+            expected.len()
+        ),
+        (false, false) => format!("first difference at offset {at}"),
+    };
+    let from = at.saturating_sub(WINDOW);
+    let window = |bytes: &[u8]| {
+        let slice = &bytes[from.min(bytes.len())..(at + WINDOW).min(bytes.len())];
+        let hex: Vec<String> = slice.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "@{from}: {:<48} \"{}\"",
+            hex.join(" "),
+            interop_wire::display::escape(slice)
+        )
+    };
+    format!(
+        "{headline}\n  expected {}\n  received {}",
+        window(expected),
+        window(received)
+    )
 }
 
 #[cfg(test)]
@@ -219,6 +268,19 @@ mod tests {
     }
 
     #[test]
+    fn byte_diffs_show_where_and_what() {
+        assert_eq!(
+            byte_diff(b"Hello SocketServer!!!", b"Hello SocketServer!!"),
+            "received 20 of 21 bytes: the last 1 are missing, from offset 20\n  \
+             expected @12: 53 65 72 76 65 72 21 21 21                       \"Server!!!\"\n  \
+             received @12: 53 65 72 76 65 72 21 21                          \"Server!!\""
+        );
+        assert!(byte_diff(b"abcdef", b"abXdef").starts_with("first difference at offset 2\n"));
+        assert!(byte_diff(b"ab", b"abc").starts_with("received 1 extra bytes"));
+        assert_eq!(byte_diff(b"same", b"same"), "the bytes are identical");
+    }
+
+    #[test]
     fn exact_framed_delivery_passes() {
         let expected = vec![vec![payload("a"), payload("b")]];
         let out = client(
@@ -230,7 +292,7 @@ mod tests {
         );
         let server = [logged(1, "c:1", 1, b"a"), logged(1, "c:1", 2, b"b")];
         assert_eq!(
-            check_delivery(Mode::Framed, &expected, &[out], &server),
+            check_delivery(Mode::Framed, &expected, &[out], &server, &HashMap::new()),
             Vec::<String>::new()
         );
     }
@@ -240,7 +302,7 @@ mod tests {
         let expected = vec![vec![payload("abc")]];
         let out = client(0, &[report("c:1", 1, b"abc", Mode::Raw)]);
         let server = [logged(1, "c:1", 1, b"ab")];
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &server);
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &server, &HashMap::new());
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0].contains("the server received 2 bytes"),
@@ -253,7 +315,7 @@ mod tests {
         let expected = vec![vec![payload("abc")]];
         let out = client(0, &[report("c:1", 1, b"abd", Mode::Raw)]);
         let server = [logged(1, "c:1", 1, b"abd")];
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &server);
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &server, &HashMap::new());
         assert!(
             problems.iter().any(|p| p.contains("but the payload is 3 bytes")),
             "{problems:?}"
@@ -276,7 +338,7 @@ mod tests {
             logged(1, "c:2", 1, b"b"),
             logged(3, "x:9", 1, b"zzz"),
         ];
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &server);
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &server, &HashMap::new());
         assert!(
             problems.iter().any(|p| p.contains("out of order")),
             "{problems:?}"
@@ -287,7 +349,7 @@ mod tests {
         );
 
         let out = client(0, &[report("c:1", 1, b"a", Mode::Raw)]);
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &[]);
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &[], &HashMap::new());
         assert!(
             problems
                 .iter()
@@ -308,7 +370,7 @@ mod tests {
             peer: Some("c:1".into()),
             error: "truncated".into(),
         }];
-        let problems = check_delivery(Mode::Raw, &expected, &[client(3, &[])], &server);
+        let problems = check_delivery(Mode::Raw, &expected, &[client(3, &[])], &server, &HashMap::new());
         assert!(
             problems
                 .iter()
@@ -326,7 +388,7 @@ mod tests {
         if let ServerEvent::Message { text, .. } = &mut event {
             *text = Some("hello".into());
         }
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &[event]);
+        let problems = check_delivery(Mode::Raw, &expected, &[out], &[event], &HashMap::new());
         assert!(problems.iter().any(|p| p.contains("text")), "{problems:?}");
     }
 }

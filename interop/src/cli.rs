@@ -1,19 +1,25 @@
-//! The `interop` command line.
+//! The `interop` command line: parses arguments, wires manifest → plan → runner → reporters, and
+//! maps outcomes to exit codes.
 
 use crate::doctor::{ToolCheck, doctor};
+use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use crate::manifest::{Manifest, Role};
-use crate::plan::{Filter, plan};
-use crate::run::{Outcome, command, prepare, prepare_implementations};
-use crate::{Workspace, report, run_cells};
+use crate::plan::{Cell, Filter, plan};
+use crate::report::terminal::{Terminal, TerminalMode};
+use crate::report::{html, json, junit, markdown, terminal};
+use crate::results::RunReport;
+use crate::run::{command, prepare, prepare_implementations};
+use crate::runner::{EventKind, RunOptions, parse_partition, partition};
+use crate::{Workspace, script};
 use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Exit code: everything passed.
+/// Exit code: everything passed (known failures and flaky cells included).
 pub const EXIT_OK: u8 = 0;
-/// Exit code: a cell failed, or doctor found a missing tool.
+/// Exit code: a cell failed or passed unexpectedly, or doctor found a missing tool.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the harness itself could not do its job (bad manifest, unknown name, …).
 pub const EXIT_ERROR: u8 = 2;
@@ -34,19 +40,27 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the matrix (or part of it), print it, exit 1 if any cell fails.
-    Run {
-        /// Only this server (repeatable).
-        #[arg(long = "server", value_name = "NAME")]
-        servers: Vec<String>,
-        /// Only this client (repeatable).
-        #[arg(long = "client", value_name = "NAME")]
-        clients: Vec<String>,
-        /// Only this case (repeatable).
-        #[arg(long = "case", value_name = "NAME")]
-        cases: Vec<String>,
-        /// Cells run at once (default: number of cores).
-        #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u32).range(1..))]
-        jobs: Option<u32>,
+    Run(RunArgs),
+    /// Run one cell once, with the recording relay, and show everything: commands, output,
+    /// transcript, verdict.
+    Repro {
+        /// The cell, `server/client/case`.
+        cell: String,
+        /// Print a standalone bash script that runs the cell's commands instead.
+        #[arg(long)]
+        script: bool,
+    },
+    /// Print a bash script that runs the selected cells' commands bare, one after another (no
+    /// checks): what the harness does, minus the harness; used by the benchmark.
+    Script(Selection),
+    /// Render reports again from JSON reports (several: merged, e.g. from CI partitions).
+    Report {
+        /// JSON reports written by `interop run --json`.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Where to write what.
+        #[command(flatten)]
+        outputs: Outputs,
     },
     /// List servers, clients and cases.
     List,
@@ -64,6 +78,72 @@ pub enum Command {
     },
 }
 
+/// Which cells.
+#[derive(Debug, Default, Args)]
+pub struct Selection {
+    /// Only this server (repeatable).
+    #[arg(long = "server", value_name = "NAME")]
+    pub servers: Vec<String>,
+    /// Only this client (repeatable).
+    #[arg(long = "client", value_name = "NAME")]
+    pub clients: Vec<String>,
+    /// Only this case (repeatable).
+    #[arg(long = "case", value_name = "NAME")]
+    pub cases: Vec<String>,
+    /// Only partition K of N (1-based), e.g. 2/4: deterministic, for splitting CI across machines.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+}
+
+/// Report files to write.
+#[derive(Debug, Args)]
+pub struct Outputs {
+    /// JUnit XML.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// JSON report (docs/REPORTS.md).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Self-contained HTML report.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Markdown summary (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "PATH")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// `interop run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Which cells.
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Cells run at once (default: number of cores).
+    #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Re-run a failing cell up to N times; one that passes on a retry is reported flaky.
+    #[arg(long, default_value_t = 0, value_name = "N", conflicts_with = "repeat")]
+    pub retries: u32,
+    /// Run every cell N times and report a flake rate per cell.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Kill a client process (and its process group) still running after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Put a recording relay between clients and server; keep each cell's wire transcript.
+    #[arg(long)]
+    pub record: bool,
+    /// Known failures (default: known-failures.toml at the root, if present).
+    #[arg(long, value_name = "PATH")]
+    pub known_failures: Option<PathBuf>,
+    /// Rewrite the known-failures file from this run's failures.
+    #[arg(long)]
+    pub update_known_failures: bool,
+    /// Report files.
+    #[command(flatten)]
+    pub outputs: Outputs,
+}
+
 /// Runs the command line; the returned code is the process's exit code.
 pub fn main(cli: Cli) -> anyhow::Result<u8> {
     let workspace = Workspace::locate(cli.manifest.as_deref());
@@ -74,37 +154,27 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             print!("{}", list(&manifest));
             Ok(EXIT_OK)
         }
-        Command::Doctor => runtime.block_on(async {
-            let rows = doctor(&manifest).await;
-            let mut missing = false;
-            for row in rows {
-                let needed = row.needed_by.join(", ");
-                match row.check {
-                    ToolCheck::Found(version) => {
-                        println!("ok       {:<8} {version}  (for {needed})", row.name)
-                    }
-                    ToolCheck::Missing(why) => {
-                        missing = true;
-                        println!(
-                            "MISSING  {:<8} {why}  (for {needed})\n         install: {}",
-                            row.name, row.install
-                        );
-                    }
-                }
-            }
-            Ok(if missing { EXIT_FAILED } else { EXIT_OK })
-        }),
+        Command::Doctor => runtime.block_on(doctor_command(&manifest)),
         Command::Build => runtime.block_on(async {
             let all: Vec<_> = manifest.implementations.iter().collect();
-            let broken = prepare_implementations(&manifest, &all, &workspace.places, &print_progress).await;
-            Ok(if broken.is_empty() { EXIT_OK } else { EXIT_FAILED })
+            let show = |kind: EventKind| {
+                if let EventKind::BuildFinished { name, status } = kind {
+                    println!("{}", terminal::build_line(&name, &status));
+                }
+            };
+            let prepared = prepare_implementations(&manifest, &all, &workspace.places, &show).await;
+            Ok(if prepared.broken.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            })
         }),
         Command::Client { name, args } => runtime.block_on(async {
             let Some(client) = manifest.get(&name).filter(|i| i.role == Role::Client) else {
                 bail!("no client named {name:?} in {}", workspace.manifest.display());
             };
-            let broken = prepare_implementations(&manifest, &[client], &workspace.places, &|_| {}).await;
-            if let Some(why) = broken.get(&name) {
+            let prepared = prepare_implementations(&manifest, &[client], &workspace.places, &|_| {}).await;
+            if let Some(why) = prepared.broken.get(&name) {
                 bail!("{why}");
             }
             let spec = command(&workspace.places, client, args);
@@ -119,38 +189,175 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
                 .and_then(|c| u8::try_from(c).ok())
                 .unwrap_or(EXIT_FAILED))
         }),
-        Command::Run {
-            servers,
-            clients,
-            cases,
-            jobs,
-        } => runtime.block_on(async {
-            let cells = plan(
-                &manifest,
-                &Filter {
-                    servers,
-                    clients,
-                    cases,
-                },
-            )?;
-            let jobs = jobs.map_or_else(
-                || std::thread::available_parallelism().map_or(1, |n| n.get()),
-                |j| j as usize,
-            );
-            let context =
-                Arc::new(prepare(&manifest, &cells, workspace.places.clone(), &print_progress).await);
-            let results = run_cells(context, cells, jobs, Arc::new(print_progress)).await;
-            print!("{}", report::summary(&results));
-            let failed = results.iter().any(|r| matches!(r.outcome, Outcome::Fail(_)));
-            Ok(if failed { EXIT_FAILED } else { EXIT_OK })
-        }),
+        Command::Run(args) => runtime.block_on(run_command(&manifest, &workspace, args)),
+        Command::Repro {
+            cell,
+            script: as_script,
+        } => {
+            let cells = select(&manifest, &Selection::default())?;
+            let Some(cell) = cells.into_iter().find(|c| c.name() == cell) else {
+                bail!("no cell {cell:?}; `interop list` shows servers, clients and cases");
+            };
+            runtime.block_on(async {
+                let context = prepare(
+                    &manifest,
+                    std::slice::from_ref(&cell),
+                    workspace.places.clone(),
+                    &|_| {},
+                )
+                .await;
+                if as_script {
+                    print!("{}", script::script(&context, &[cell]));
+                    return Ok(EXIT_OK);
+                }
+                let options = RunOptions {
+                    record: true,
+                    ..RunOptions::default()
+                };
+                let report = crate::runner::run_cell(&context, &cell, &options, &|_| {}).await;
+                print!("{}", script::explain(&report));
+                Ok(if report.status.fails_run() {
+                    EXIT_FAILED
+                } else {
+                    EXIT_OK
+                })
+            })
+        }
+        Command::Script(selection) => {
+            let cells = select(&manifest, &selection)?;
+            runtime.block_on(async {
+                let context = prepare(&manifest, &cells, workspace.places.clone(), &|_| {}).await;
+                print!("{}", script::script(&context, &cells));
+                Ok(EXIT_OK)
+            })
+        }
+        Command::Report { inputs, outputs } => {
+            let mut merged: Option<RunReport> = None;
+            for input in &inputs {
+                let text = std::fs::read_to_string(input)
+                    .with_context(|| format!("cannot read {}", input.display()))?;
+                let report =
+                    json::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", input.display()))?;
+                merged = Some(match merged {
+                    None => report,
+                    Some(mut all) => {
+                        all.merge(report);
+                        all
+                    }
+                });
+            }
+            let report = merged.context("no input")?;
+            write_outputs(&report, &outputs)?;
+            print!("{}", terminal::summary(&report));
+            Ok(if report.failed() { EXIT_FAILED } else { EXIT_OK })
+        }
     }
 }
 
-fn print_progress(event: crate::run::RunEvent) {
-    if let Some(line) = report::progress_line(&event) {
-        println!("{line}");
+async fn doctor_command(manifest: &Manifest) -> anyhow::Result<u8> {
+    let mut missing = false;
+    for row in doctor(manifest).await {
+        let needed = row.needed_by.join(", ");
+        match row.check {
+            ToolCheck::Found(version) => println!("ok       {:<8} {version}  (for {needed})", row.name),
+            ToolCheck::Missing(why) => {
+                missing = true;
+                println!(
+                    "MISSING  {:<8} {why}  (for {needed})\n         install: {}",
+                    row.name, row.install
+                );
+            }
+        }
     }
+    Ok(if missing { EXIT_FAILED } else { EXIT_OK })
+}
+
+fn select(manifest: &Manifest, selection: &Selection) -> anyhow::Result<Vec<Cell>> {
+    let filter = Filter {
+        servers: selection.servers.clone(),
+        clients: selection.clients.clone(),
+        cases: selection.cases.clone(),
+    };
+    let cells = plan(manifest, &filter)?;
+    Ok(match &selection.partition {
+        Some(text) => {
+            let (k, n) = parse_partition(text).map_err(anyhow::Error::msg)?;
+            partition(cells, k, n)
+        }
+        None => cells,
+    })
+}
+
+async fn run_command(manifest: &Manifest, workspace: &Workspace, args: RunArgs) -> anyhow::Result<u8> {
+    let cells = select(manifest, &args.selection)?;
+    let known_path = args
+        .known_failures
+        .clone()
+        .unwrap_or_else(|| workspace.places.root.join(KNOWN_FAILURES_FILE));
+    let known = KnownFailures::load(&known_path, args.known_failures.is_some())?;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    );
+    let options = RunOptions {
+        jobs,
+        retries: args.retries,
+        repeat: args.repeat,
+        record: args.record,
+        known: known.clone(),
+        known_file: display_path(&known_path, &workspace.places.root),
+        partition: args.selection.partition.clone(),
+        client_timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let terminal = Arc::new(Mutex::new(Terminal::new(TerminalMode::detect())));
+    let listener = {
+        let terminal = terminal.clone();
+        Arc::new(move |event: crate::runner::RunEvent| {
+            if let Ok(mut terminal) = terminal.lock() {
+                terminal.event(&event);
+            }
+        })
+    };
+    let report = crate::runner::run(manifest, cells, workspace.places.clone(), options, listener).await;
+    print!("{}", terminal::summary(&report));
+    write_outputs(&report, &args.outputs)?;
+    if args.update_known_failures {
+        let updated = known.from_run(&report.cells);
+        updated.save(&known_path)?;
+        println!(
+            "wrote {} ({} entries)",
+            known_path.display(),
+            updated.entries.len()
+        );
+    }
+    Ok(if report.failed() { EXIT_FAILED } else { EXIT_OK })
+}
+
+fn display_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+/// Turns a report into a file's contents.
+type Renderer = fn(&RunReport) -> String;
+
+/// Writes every report file asked for.
+pub fn write_outputs(report: &RunReport, outputs: &Outputs) -> anyhow::Result<()> {
+    let renderers: [(&Option<PathBuf>, Renderer); 4] = [
+        (&outputs.junit, junit::render),
+        (&outputs.json, json::render),
+        (&outputs.html, html::render),
+        (&outputs.markdown, markdown::render),
+    ];
+    for (path, render) in renderers {
+        if let Some(path) = path {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            std::fs::write(path, render(report))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `interop list`.

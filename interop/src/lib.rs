@@ -5,10 +5,16 @@
 //! - [`plan`]: the cells (server × client × case) a run covers.
 //! - [`build`]: building implementations when their inputs changed.
 //! - [`process`]: child processes in their own process groups, with timeouts.
-//! - [`run`]: preparing a run and running cells, reporting [`run::RunEvent`]s.
-//! - [`check`]: the byte-exact delivery assertions.
+//! - [`run`]: preparing a run, and one attempt of a cell (server, clients, checks) as data.
+//! - [`relay`]: the recording relay behind `--record` (wire transcripts).
+//! - [`check`]: the byte-exact delivery assertions and byte diffs.
+//! - [`runner`]: a whole run: attempts, retries, repeats, known failures, `-j`, partitions;
+//!   emits [`runner::RunEvent`]s and returns a [`results::RunReport`], never prints.
+//! - [`known`]: the known-failures file.
+//! - [`results`]: the report model every reporter reads (and the JSON schema).
+//! - [`report`]: reporters: terminal, JUnit, JSON, HTML, Markdown.
+//! - [`script`]: cells as bare shell scripts, and one cell's run explained.
 //! - [`doctor`]: toolchain checks.
-//! - [`report`]: the terminal reporter.
 //! - [`cli`]: the `interop` command line.
 
 pub mod build;
@@ -16,15 +22,19 @@ pub mod cases;
 pub mod check;
 pub mod cli;
 pub mod doctor;
+pub mod known;
 pub mod manifest;
 pub mod plan;
 pub mod process;
+pub mod relay;
 pub mod report;
+pub mod results;
 pub mod run;
+pub mod runner;
+pub mod script;
 
 use manifest::{MANIFEST_FILE, Placeholders};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Where the repository is: its root (holding `interop.toml`) and Cargo's target directory.
 #[derive(Clone, Debug)]
@@ -64,36 +74,4 @@ impl Workspace {
             places: Placeholders { root, target },
         }
     }
-}
-
-/// Runs `cells` with at most `jobs` at a time, reporting each as it finishes. Results come back in
-/// plan order.
-pub async fn run_cells(
-    context: Arc<run::Context>,
-    cells: Vec<plan::Cell>,
-    jobs: usize,
-    on: Arc<dyn Fn(run::RunEvent) + Send + Sync>,
-) -> Vec<Arc<run::CellResult>> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let tasks: Vec<_> = cells
-        .into_iter()
-        .map(|cell| {
-            let (context, permits, on) = (context.clone(), permits.clone(), on.clone());
-            tokio::spawn(async move {
-                // Never closed, so acquiring cannot fail.
-                let _permit = permits.acquire_owned().await.ok();
-                on(run::RunEvent::CellStarted { name: cell.name() });
-                let result = Arc::new(context.run_cell(&cell).await);
-                on(run::RunEvent::CellFinished(result.clone()));
-                result
-            })
-        })
-        .collect();
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        if let Ok(result) = task.await {
-            results.push(result);
-        }
-    }
-    results
 }

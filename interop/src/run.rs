@@ -1,5 +1,6 @@
-//! Running a plan: prepare (tools, builds, payload files), then run cells, emitting [`RunEvent`]s.
-//! Nothing here prints; reporters turn events into output.
+//! Running one attempt of a cell: prepare (tools, builds, payload files) once, then start the
+//! server, run the clients, stop the server and check what it logged. The result is data
+//! ([`Attempt`]); nothing here prints.
 
 use crate::build::{BuildStatus, build};
 use crate::cases::{CaseKind, Payload, Via};
@@ -8,18 +9,21 @@ use crate::doctor::{ToolCheck, check_tool};
 use crate::manifest::{Implementation, Manifest, Placeholders};
 use crate::plan::Cell;
 use crate::process::{CommandSpec, Output, drain, run_to_end, signal_group, wait_or_kill};
-use interop_wire::Mode;
+use crate::relay::{self, Recorded, Relay};
+use crate::results::{Attempt, ProcessLog};
+use crate::runner::EventKind;
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
+use interop_wire::{Mode, addr_string};
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The `--timeout-ms` every client gets.
 pub const CLIENT_TIMEOUT_MS: u64 = 10_000;
-/// How long a client process may run before its group is killed.
+/// How long a client process may run before its group is killed, by default.
 pub const CLIENT_PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server may take to print its `listening on` line.
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,60 +31,6 @@ pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SERVER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The port repro commands use, so a person can paste them as they are.
 pub const REPRO_PORT: u16 = interop_wire::DEFAULT_PORT;
-
-/// Something that happened during a run, for reporters.
-#[derive(Clone, Debug)]
-pub enum RunEvent {
-    /// An implementation is being checked and built if stale.
-    BuildStarted {
-        /// Its name.
-        name: String,
-    },
-    /// Its build finished (or was fresh, or unnecessary, or impossible).
-    BuildFinished {
-        /// Its name.
-        name: String,
-        /// What happened.
-        status: BuildStatus,
-    },
-    /// A cell started.
-    CellStarted {
-        /// `server/client/case`.
-        name: String,
-    },
-    /// A cell finished.
-    CellFinished(Arc<CellResult>),
-}
-
-/// A cell's verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything asserted held.
-    Pass,
-    /// Something did not; the reason says what.
-    Fail(String),
-    /// The server or client does not implement what the case needs (declared in the manifest).
-    Unsupported(String),
-}
-
-/// Everything known about a finished cell.
-#[derive(Clone, Debug)]
-pub struct CellResult {
-    /// `server/client/case`.
-    pub name: String,
-    /// Server name.
-    pub server: String,
-    /// Client name.
-    pub client: String,
-    /// Case name.
-    pub case: String,
-    /// The verdict.
-    pub outcome: Outcome,
-    /// Wall time.
-    pub duration: Duration,
-    /// Shell lines that reproduce the cell by hand (server first, then each client).
-    pub repro: Vec<String>,
-}
 
 /// What every cell needs: paths, and the state of each implementation.
 #[derive(Debug)]
@@ -90,6 +40,10 @@ pub struct Context {
     /// Why an implementation cannot run (missing tool, failed build), by name; also why a case's
     /// payload files are missing, under `payload:<case>`.
     pub broken: HashMap<String, String>,
+    /// Every tool the implementations need, as checked.
+    pub tools: Vec<(String, ToolCheck)>,
+    /// Every implementation's build.
+    pub builds: Vec<(String, BuildStatus)>,
     /// Where `--file` payloads are written.
     pub payload_dir: PathBuf,
 }
@@ -99,7 +53,7 @@ pub async fn prepare(
     manifest: &Manifest,
     cells: &[Cell],
     places: Placeholders,
-    on: &dyn Fn(RunEvent),
+    on: &dyn Fn(EventKind),
 ) -> Context {
     let mut used: Vec<&Implementation> = Vec::new();
     for cell in cells {
@@ -109,7 +63,11 @@ pub async fn prepare(
             }
         }
     }
-    let mut broken = prepare_implementations(manifest, &used, &places, on).await;
+    let Prepared {
+        mut broken,
+        tools,
+        builds,
+    } = prepare_implementations(manifest, &used, &places, on).await;
     let payload_dir = places.target.join("interop").join("payloads");
     let mut written = Vec::new();
     for cell in cells {
@@ -134,31 +92,43 @@ pub async fn prepare(
     Context {
         places,
         broken,
+        tools,
+        builds,
         payload_dir,
     }
 }
 
-/// Checks the tools of `imps` and builds them when stale. Returns why each unusable one is broken.
+/// The state of a set of implementations after [`prepare_implementations`].
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// Why each unusable one cannot run, by name.
+    pub broken: HashMap<String, String>,
+    /// The tools they need, as checked, in first-use order.
+    pub tools: Vec<(String, ToolCheck)>,
+    /// Their builds, in order.
+    pub builds: Vec<(String, BuildStatus)>,
+}
+
+/// Checks the tools of `imps` and builds them when stale.
 pub async fn prepare_implementations(
     manifest: &Manifest,
     imps: &[&Implementation],
     places: &Placeholders,
-    on: &dyn Fn(RunEvent),
-) -> HashMap<String, String> {
-    let mut broken = HashMap::new();
-    let mut tool_checks: HashMap<&str, ToolCheck> = HashMap::new();
+    on: &dyn Fn(EventKind),
+) -> Prepared {
+    let mut prepared = Prepared::default();
     for imp in imps {
-        on(RunEvent::BuildStarted {
+        on(EventKind::BuildStarted {
             name: imp.name.clone(),
         });
         let mut missing = Vec::new();
         for tool_name in &imp.tools {
             let tool = &manifest.tools[tool_name];
-            let check = match tool_checks.get(tool_name.as_str()) {
-                Some(check) => check.clone(),
+            let check = match prepared.tools.iter().find(|(name, _)| name == tool_name) {
+                Some((_, check)) => check.clone(),
                 None => {
                     let check = check_tool(tool).await;
-                    tool_checks.insert(tool_name, check.clone());
+                    prepared.tools.push((tool_name.clone(), check.clone()));
                     check
                 }
             };
@@ -179,14 +149,15 @@ pub async fn prepare_implementations(
             ))
         };
         if let BuildStatus::Failed(why) = &status {
-            broken.insert(imp.name.clone(), why.clone());
+            prepared.broken.insert(imp.name.clone(), why.clone());
         }
-        on(RunEvent::BuildFinished {
+        prepared.builds.push((imp.name.clone(), status.clone()));
+        on(EventKind::BuildFinished {
             name: imp.name.clone(),
             status,
         });
     }
-    broken
+    prepared
 }
 
 /// The key under which [`Context::broken`] records that a case's payload files could not be written.
@@ -230,7 +201,7 @@ pub fn command(
 }
 
 impl Context {
-    fn server_command(&self, server: &Implementation, mode: Mode, port: u16) -> CommandSpec {
+    pub(crate) fn server_command(&self, server: &Implementation, mode: Mode, port: u16) -> CommandSpec {
         let args = [
             "--host",
             "127.0.0.1",
@@ -244,7 +215,13 @@ impl Context {
         command(&self.places, server, args.map(String::from))
     }
 
-    fn client_command(&self, cell: &Cell, port: u16, process: usize, payloads: &[Payload]) -> CommandSpec {
+    pub(crate) fn client_command(
+        &self,
+        cell: &Cell,
+        port: u16,
+        process: usize,
+        payloads: &[Payload],
+    ) -> CommandSpec {
         let mut args: Vec<String> = [
             "--host",
             "127.0.0.1",
@@ -275,45 +252,44 @@ impl Context {
         command(&self.places, &cell.client, args)
     }
 
-    /// Runs one cell to its verdict.
-    pub async fn run_cell(&self, cell: &Cell) -> CellResult {
+    /// Runs one attempt of `cell` (which must be supported; see [`Cell::unsupported`]).
+    /// With `record`, the clients talk to the server through a recording relay. A client
+    /// process still running after `client_timeout` is killed, with its process group.
+    pub async fn attempt(&self, cell: &Cell, record: bool, client_timeout: Duration) -> Attempt {
         let started = Instant::now();
-        let (outcome, repro) = self.verdict(cell).await;
-        CellResult {
-            name: cell.name(),
-            server: cell.server.name.clone(),
-            client: cell.client.name.clone(),
-            case: cell.case.name.to_string(),
-            outcome,
-            duration: started.elapsed(),
-            repro,
-        }
-    }
-
-    async fn verdict(&self, cell: &Cell) -> (Outcome, Vec<String>) {
-        if let Some(why) = cell.unsupported() {
-            return (Outcome::Unsupported(why), Vec::new());
-        }
-        let repro = self.repro(cell);
-        // What the cell depends on: its client, its payload files and, unless no server is
-        // involved, its server.
+        let mut attempt = Attempt {
+            passed: false,
+            reason: None,
+            duration_ms: 0,
+            server: None,
+            clients: Vec::new(),
+            transcript: None,
+        };
         let mut needed = vec![cell.client.name.clone(), payload_key(cell.case.name)];
         if matches!(cell.case.kind, CaseKind::Deliver(_)) {
             needed.push(cell.server.name.clone());
         }
-        if let Some(why) = needed.iter().find_map(|n| self.broken.get(n)) {
-            return (Outcome::Fail(why.clone()), repro);
-        }
-        let outcome = match &cell.case.kind {
-            CaseKind::Refused => self.refused(cell).await,
-            CaseKind::Deliver(processes) => self.deliver(cell, processes).await,
+        let problems = if let Some(why) = needed.iter().find_map(|n| self.broken.get(n)) {
+            vec![why.clone()]
+        } else {
+            match &cell.case.kind {
+                CaseKind::Refused => self.refused(cell, client_timeout, &mut attempt).await,
+                CaseKind::Deliver(processes) => {
+                    self.deliver(cell, processes, record, client_timeout, &mut attempt)
+                        .await
+                }
+            }
         };
-        (outcome.map_or_else(Outcome::Fail, |()| Outcome::Pass), repro)
+        attempt.passed = problems.is_empty();
+        attempt.reason = (!problems.is_empty()).then(|| problems.join("\n"));
+        attempt.duration_ms = millis(started.elapsed());
+        attempt
     }
 
-    /// Shell lines that reproduce the cell by hand on port 8099.
-    fn repro(&self, cell: &Cell) -> Vec<String> {
-        let mut lines = Vec::new();
+    /// Shell lines that reproduce the cell by hand: the `interop repro` command, then the bare
+    /// server and client commands on port 8099.
+    pub fn repro(&self, cell: &Cell) -> Vec<String> {
+        let mut lines = vec![format!("cargo run -q -p interop -- repro {}", cell.name())];
         let processes = match &cell.case.kind {
             CaseKind::Refused => {
                 lines.push(format!(
@@ -322,11 +298,8 @@ impl Context {
                 vec![Vec::new()]
             }
             CaseKind::Deliver(processes) => {
-                lines.push(format!(
-                    "# terminal 1: {}",
-                    self.server_command(&cell.server, cell.case.mode, REPRO_PORT)
-                        .shell()
-                ));
+                let server = self.server_command(&cell.server, cell.case.mode, REPRO_PORT);
+                lines.push(format!("# by hand, terminal 1: {}", server.shell()));
                 processes.clone()
             }
         };
@@ -341,19 +314,26 @@ impl Context {
         lines
     }
 
-    async fn refused(&self, cell: &Cell) -> Result<(), String> {
+    async fn refused(&self, cell: &Cell, client_timeout: Duration, attempt: &mut Attempt) -> Vec<String> {
         // A socket bound but never listening: connecting to it is refused, and since we hold the
         // port nobody else can take it while the client runs (no port race).
-        let socket = tokio::net::TcpSocket::new_v4().map_err(|e| format!("harness: socket: {e}"))?;
-        socket
-            .bind(([127, 0, 0, 1], 0).into())
-            .map_err(|e| format!("harness: bind: {e}"))?;
-        let port = socket.local_addr().map_err(|e| format!("harness: {e}"))?.port();
+        let socket = match tokio::net::TcpSocket::new_v4()
+            .and_then(|s| s.bind(([127, 0, 0, 1], 0).into()).map(|()| s))
+        {
+            Ok(socket) => socket,
+            Err(err) => return vec![format!("harness: cannot bind a socket: {err}")],
+        };
+        let port = match socket.local_addr() {
+            Ok(addr) => addr.port(),
+            Err(err) => return vec![format!("harness: {err}")],
+        };
         let spec = self.client_command(cell, port, 0, &[]);
-        let out = run_to_end(&spec, CLIENT_PROCESS_TIMEOUT)
-            .await
-            .map_err(|e| format!("cannot start client: {e}"))?;
+        let out = match run_to_end(&spec, client_timeout).await {
+            Ok(out) => out,
+            Err(err) => return vec![format!("cannot start client `{}`: {err}", spec.shell())],
+        };
         drop(socket);
+        attempt.clients.push(process_log(&spec, &out));
         let stderr = String::from_utf8_lossy(&out.stderr);
         let mut problems = Vec::new();
         if out.code() != Some(3) {
@@ -374,56 +354,54 @@ impl Context {
         if !stderr.lines().any(|l| l.starts_with("error: ")) {
             problems.push(format!("no `error: ` line on stderr: {stderr:?}"));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("\n"))
-        }
+        problems
     }
 
-    async fn deliver(&self, cell: &Cell, processes: &[Vec<Payload>]) -> Result<(), String> {
+    async fn deliver(
+        &self,
+        cell: &Cell,
+        processes: &[Vec<Payload>],
+        record: bool,
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+    ) -> Vec<String> {
         let spec = self.server_command(&cell.server, cell.case.mode, 0);
-        let mut server = spec
-            .spawn()
-            .map_err(|e| format!("cannot start server `{}`: {e}", spec.shell()))?;
+        let mut server = match spec.spawn() {
+            Ok(server) => server,
+            Err(err) => return vec![format!("cannot start server `{}`: {err}", spec.shell())],
+        };
         let server_err = drain(server.stderr.take());
-        let mut lines = BufReader::new(server.stdout.take().ok_or("server stdout not captured")?).lines();
+        let Some(stdout) = server.stdout.take() else {
+            return vec!["harness: server stdout not captured".into()];
+        };
+        let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(SERVER_START_TIMEOUT, lines.next_line()).await;
-        let port = match first {
+        let started = match first {
             Ok(Ok(Some(line))) => match line
                 .strip_prefix(LISTENING_PREFIX)
-                .and_then(|a| a.rsplit_once(':'))
+                .and_then(|a| a.parse::<SocketAddr>().ok())
             {
-                Some((_, port)) => port
-                    .parse::<u16>()
-                    .map_err(|_| format!("bad port in server's first line {line:?}"))?,
-                None => {
-                    return Err(self
-                        .abandon(
-                            server,
-                            server_err,
-                            format!("server's first line is {line:?}, not `listening on <ip>:<port>`"),
-                        )
-                        .await);
-                }
+                Some(addr) => Ok(addr),
+                None => Err(format!(
+                    "server's first line is {line:?}, not `listening on <ip>:<port>`"
+                )),
             },
-            Ok(_) => {
-                return Err(self
-                    .abandon(
-                        server,
-                        server_err,
-                        "server exited before printing `listening on`".into(),
-                    )
-                    .await);
-            }
-            Err(_) => {
-                return Err(self
-                    .abandon(
-                        server,
-                        server_err,
-                        format!("server printed nothing for {SERVER_START_TIMEOUT:?}"),
-                    )
-                    .await);
+            Ok(_) => Err("server exited before printing `listening on`".to_string()),
+            Err(_) => Err(format!("server printed nothing for {SERVER_START_TIMEOUT:?}")),
+        };
+        let server_addr = match started {
+            Ok(addr) => addr,
+            Err(why) => {
+                signal_group(&server, Signal::SIGKILL);
+                let status = server.wait().await.ok();
+                let stderr = server_err.await.unwrap_or_default();
+                attempt.server = Some(ProcessLog {
+                    command: spec.shell(),
+                    exit: status.map_or_else(|| "unknown".into(), |s| s.to_string()),
+                    stdout: String::new(),
+                    stderr: cut(&stderr),
+                });
+                return vec![why];
             }
         };
         let server_out = tokio::spawn(async move {
@@ -433,6 +411,18 @@ impl Context {
             }
             rest
         });
+        let relay = if record {
+            match Relay::start(server_addr).await {
+                Ok(relay) => Some(relay),
+                Err(err) => {
+                    signal_group(&server, Signal::SIGKILL);
+                    return vec![format!("harness: cannot start the recording relay: {err}")];
+                }
+            }
+        } else {
+            None
+        };
+        let port = relay.as_ref().map_or(server_addr.port(), |r| r.addr().port());
 
         // All client processes start at once (the `concurrent` case has 16).
         let clients: Vec<_> = processes
@@ -440,28 +430,37 @@ impl Context {
             .enumerate()
             .map(|(p, payloads)| {
                 let spec = self.client_command(cell, port, p, payloads);
-                tokio::spawn(async move { run_to_end(&spec, CLIENT_PROCESS_TIMEOUT).await })
+                tokio::spawn(async move {
+                    let out = run_to_end(&spec, client_timeout).await;
+                    (spec, out)
+                })
             })
             .collect();
+        let mut problems = Vec::new();
         let mut outputs: Vec<Output> = Vec::with_capacity(clients.len());
-        let mut start_error = None;
         for client in clients {
             match client.await {
-                Ok(Ok(output)) => outputs.push(output),
-                Ok(Err(err)) => start_error = Some(format!("cannot start client: {err}")),
-                Err(err) => start_error = Some(format!("client task failed: {err}")),
+                Ok((spec, Ok(output))) => {
+                    attempt.clients.push(process_log(&spec, &output));
+                    outputs.push(output);
+                }
+                Ok((spec, Err(err))) => {
+                    problems.push(format!("cannot start client `{}`: {err}", spec.shell()))
+                }
+                Err(err) => problems.push(format!("harness: client task failed: {err}")),
             }
         }
-        if let Some(err) = start_error {
-            return Err(self.abandon(server, server_err, err).await);
-        }
+        let recorded = match relay {
+            Some(relay) => Some(relay.finish(Duration::from_secs(2)).await),
+            None => None,
+        };
 
-        let mut problems = Vec::new();
         if let Ok(Some(status)) = server.try_wait() {
             problems.push(format!("server exited early, during the case ({status})"));
         }
         signal_group(&server, Signal::SIGTERM);
-        match wait_or_kill(&mut server, SERVER_STOP_TIMEOUT).await {
+        let status = wait_or_kill(&mut server, SERVER_STOP_TIMEOUT).await;
+        match status {
             Some(status) if status.success() => {}
             Some(status) => problems.push(format!("server did not exit 0 after SIGTERM: {status}")),
             None => problems.push(format!(
@@ -469,53 +468,143 @@ impl Context {
             )),
         }
         let server_lines = server_out.await.unwrap_or_default();
+        let server_stderr = server_err.await.unwrap_or_default();
+        attempt.server = Some(ProcessLog {
+            command: spec.shell(),
+            exit: status.map_or_else(
+                || format!("still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"),
+                |s| s.to_string(),
+            ),
+            stdout: cut(format!("{LISTENING_PREFIX}{server_addr}\n{}", server_lines.join("\n")).as_bytes()),
+            stderr: cut(&server_stderr),
+        });
+        // Through the relay the server sees the relay's address; translate it back to the
+        // client's, so that messages still match the client that sent them.
+        let through_relay: HashMap<String, String> = recorded
+            .iter()
+            .flatten()
+            .map(|r| (addr_string(r.relay), addr_string(r.client)))
+            .collect();
         let mut events = Vec::new();
         for line in &server_lines {
             match serde_json::from_str::<ServerEvent>(line) {
-                Ok(event) => events.push(event),
+                Ok(event) => events.push(translate_peer(event, &through_relay)),
                 Err(err) => problems.push(format!(
                     "server printed a line that is not a JSON event ({err}): {line:?}"
                 )),
             }
         }
-        problems.extend(check_delivery(cell.case.mode, processes, &outputs, &events));
-        if problems.is_empty() {
-            return Ok(());
+        let received = recorded
+            .as_deref()
+            .map(|r| received_messages(cell.case.mode, r))
+            .unwrap_or_default();
+        if problems.is_empty() || !outputs.is_empty() {
+            problems.extend(check_delivery(
+                cell.case.mode,
+                processes,
+                &outputs,
+                &events,
+                &received,
+            ));
         }
-        let server_stderr = server_err.await.unwrap_or_default();
-        let mut report = problems.join("\n");
-        append_output(&mut report, "server stderr", &server_stderr);
-        for (p, out) in outputs.iter().enumerate() {
-            append_output(&mut report, &format!("client #{} stderr", p + 1), &out.stderr);
-        }
-        Err(report)
-    }
-
-    /// Kills a server that failed to start properly and returns `why` with its stderr.
-    async fn abandon(
-        &self,
-        mut server: tokio::process::Child,
-        stderr: tokio::task::JoinHandle<Vec<u8>>,
-        why: String,
-    ) -> String {
-        signal_group(&server, Signal::SIGKILL);
-        let _ = server.wait().await;
-        let mut report = why;
-        append_output(&mut report, "server stderr", &stderr.await.unwrap_or_default());
-        report
+        attempt.transcript = recorded
+            .as_deref()
+            .map(|r| relay::transcript(r, TRANSCRIPT_DUMP_BYTES));
+        problems
     }
 }
 
-fn append_output(report: &mut String, label: &str, bytes: &[u8]) {
-    const MAX: usize = 2000;
-    if bytes.is_empty() {
-        return;
+/// How many bytes of each direction a transcript shows as a hex dump.
+pub const TRANSCRIPT_DUMP_BYTES: usize = 4096;
+
+/// The messages the server received, rebuilt from what the relay forwarded, by (client address,
+/// sequence number): raw mode, the whole stream; framed mode, each complete frame.
+fn received_messages(mode: Mode, recorded: &[Recorded]) -> HashMap<(String, u64), Vec<u8>> {
+    let mut received = HashMap::new();
+    for connection in recorded {
+        let client = addr_string(connection.client);
+        match mode {
+            Mode::Raw => {
+                received.insert((client, 1), connection.to_server.clone());
+            }
+            Mode::Framed => {
+                let mut rest = &connection.to_server[..];
+                let mut seq = 0;
+                while rest.len() >= 4 {
+                    let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                    if rest.len() - 4 < len {
+                        break;
+                    }
+                    seq += 1;
+                    received.insert((client.clone(), seq), rest[4..4 + len].to_vec());
+                    rest = &rest[4 + len..];
+                }
+            }
+        }
     }
+    received
+}
+
+fn translate_peer(event: ServerEvent, map: &HashMap<String, String>) -> ServerEvent {
+    let fix = |peer: String| map.get(&peer).cloned().unwrap_or(peer);
+    match event {
+        ServerEvent::Connected { conn, peer, local } => ServerEvent::Connected {
+            conn,
+            peer: fix(peer),
+            local,
+        },
+        ServerEvent::Message {
+            conn,
+            peer,
+            seq,
+            len,
+            sha256,
+            text,
+        } => ServerEvent::Message {
+            conn,
+            peer: fix(peer),
+            seq,
+            len,
+            sha256,
+            text,
+        },
+        ServerEvent::Closed { conn, peer, messages } => ServerEvent::Closed {
+            conn,
+            peer: fix(peer),
+            messages,
+        },
+        ServerEvent::Error { conn, peer, error } => ServerEvent::Error {
+            conn,
+            peer: peer.map(fix),
+            error,
+        },
+        other => other,
+    }
+}
+
+/// Longest stdout or stderr kept per process in reports.
+pub const LOG_LIMIT: usize = 64 * 1024;
+
+/// Lossy UTF-8 of `bytes`, keeping the last [`LOG_LIMIT`] bytes (the end explains a failure).
+fn cut(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let text = if text.len() > MAX {
-        format!("…{}", &text[text.floor_char_boundary(text.len() - MAX)..])
-    } else {
-        text.into_owned()
-    };
-    report.push_str(&format!("\n--- {label} ---\n{}", text.trim_end()));
+    if text.len() <= LOG_LIMIT {
+        return text.into_owned();
+    }
+    let from = text.ceil_char_boundary(text.len() - LOG_LIMIT);
+    format!("[{} bytes cut]\n{}", from, &text[from..])
+}
+
+fn process_log(spec: &CommandSpec, out: &Output) -> ProcessLog {
+    ProcessLog {
+        command: spec.shell(),
+        exit: out.status_text(),
+        stdout: cut(&out.stdout),
+        stderr: cut(&out.stderr),
+    }
+}
+
+/// Whole milliseconds of `d`, saturating.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

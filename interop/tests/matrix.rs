@@ -5,10 +5,14 @@
 //! explicitly, set `INTEROP_SKIP` to a comma-separated list of implementation names or languages
 //! (`INTEROP_SKIP=java`); its cells are then reported as ignored, never as passed.
 
+use interop::Workspace;
+use interop::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use interop::manifest::Manifest;
 use interop::plan::{Cell, Filter, plan};
-use interop::run::{Outcome, RunEvent, prepare};
-use interop::{Workspace, report};
+use interop::report::terminal;
+use interop::results::Status;
+use interop::run::prepare;
+use interop::runner::{EventKind, RunOptions, run_cell};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::sync::Arc;
 
@@ -43,11 +47,22 @@ fn main() -> std::process::ExitCode {
         .filter(|c| selected(&args, &c.name()) && skipped(c).is_none() && c.unsupported().is_none())
         .cloned()
         .collect();
-    let progress = |event: RunEvent| {
-        if let RunEvent::BuildFinished { .. } = event
-            && let Some(line) = report::progress_line(&event)
-        {
-            eprintln!("{line}");
+    let progress = |event: EventKind| {
+        if let EventKind::BuildFinished { name, status } = event {
+            eprintln!("{}", terminal::build_line(&name, &status));
+        }
+    };
+    // Known failures apply here as in `interop run`: a cell failing as its entry says passes
+    // (and says so), one passing despite an entry fails.
+    let known_path = workspace.places.root.join(KNOWN_FAILURES_FILE);
+    let options = match KnownFailures::load(&known_path, false) {
+        Ok(known) => Arc::new(RunOptions {
+            known,
+            ..RunOptions::default()
+        }),
+        Err(err) => {
+            eprintln!("error: {err}");
+            return std::process::ExitCode::FAILURE;
         }
     };
     let context =
@@ -68,17 +83,22 @@ fn main() -> std::process::ExitCode {
                     .with_kind(format!("INTEROP_SKIP={imp}"))
                     .with_ignored_flag(true);
             }
-            let (context, runtime) = (context.clone(), runtime.clone());
+            let (context, runtime, options) = (context.clone(), runtime.clone(), options.clone());
             Trial::test(name, move || {
-                let result = runtime.block_on(context.run_cell(&cell));
-                match result.outcome {
-                    Outcome::Pass => Ok(()),
-                    Outcome::Fail(reason) => Err(Failed::from(format!(
-                        "{reason}\nreproduce by hand:\n  {}",
-                        result.repro.join("\n  ")
-                    ))),
-                    Outcome::Unsupported(why) => {
-                        Err(Failed::from(format!("unexpectedly unsupported: {why}")))
+                let report = runtime.block_on(run_cell(&context, &cell, &options, &|_| {}));
+                match report.status {
+                    Status::Pass => Ok(()),
+                    Status::Known | Status::Flaky => {
+                        eprintln!(
+                            "{}: {}: {}",
+                            report.name,
+                            report.status.name(),
+                            report.reason.unwrap_or_default()
+                        );
+                        Ok(())
+                    }
+                    Status::Fail | Status::UnexpectedPass | Status::Unsupported => {
+                        Err(Failed::from(terminal::problem_text(&report)))
                     }
                 }
             })

@@ -23,8 +23,8 @@ async fn built(name: &str, args: &[&str]) -> CommandSpec {
     let workspace = Workspace::locate(None);
     let manifest = Manifest::load(&workspace.manifest).unwrap();
     let imp = manifest.get(name).unwrap();
-    let broken = prepare_implementations(&manifest, &[imp], &workspace.places, &|_| {}).await;
-    assert!(broken.is_empty(), "{broken:?}");
+    let prepared = prepare_implementations(&manifest, &[imp], &workspace.places, &|_| {}).await;
+    assert!(prepared.broken.is_empty(), "{:?}", prepared.broken);
     command(&workspace.places, imp, args.iter().map(|a| a.to_string()))
 }
 

@@ -1,0 +1,260 @@
+//! What a run found, as data: the model every reporter reads and the `--json` report's schema
+//! (documented in docs/REPORTS.md). Reporters never look at anything else, so a report written as
+//! JSON can be rendered again later (e.g. merged from CI partitions).
+
+use serde::{Deserialize, Serialize};
+
+/// The `schema` value of this version of the JSON report. Bumped on any incompatible change.
+pub const SCHEMA: &str = "interop-report/1";
+
+/// A whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// When the run started, milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Wall time of the whole run, including builds.
+    pub duration_ms: u64,
+    /// `K/N` when this run is one partition of a split run.
+    pub partition: Option<String>,
+    /// Every tool the run's implementations need, with the version found.
+    pub toolchains: Vec<Toolchain>,
+    /// What happened to each implementation's build.
+    pub builds: Vec<BuildRecord>,
+    /// Every cell, in plan order.
+    pub cells: Vec<CellReport>,
+}
+
+/// A tool and its version (or why it is missing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toolchain {
+    /// Name in the manifest's `[tools]`.
+    pub name: String,
+    /// First line of its version output, when found.
+    pub version: Option<String>,
+    /// Why it is unusable, when it is.
+    pub missing: Option<String>,
+}
+
+/// One implementation's build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRecord {
+    /// Implementation name.
+    pub name: String,
+    /// `not-needed`, `fresh` (inputs unchanged, not rebuilt), `built` or `failed`.
+    pub status: String,
+    /// Build time, when it was built.
+    pub duration_ms: Option<u64>,
+    /// The failure, when it failed.
+    pub error: Option<String>,
+}
+
+/// A cell's final status, after retries, repeats and known failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every attempt passed.
+    Pass,
+    /// It failed (or failed differently from its known-failure entry): fails the run.
+    Fail,
+    /// It failed the way its known-failure entry says: does not fail the run.
+    Known,
+    /// It both failed and passed (on a retry, or across repeats): does not fail the run.
+    Flaky,
+    /// It passed although a known-failure entry says it fails: fails the run.
+    UnexpectedPass,
+    /// The server or client does not support the case (declared in the manifest).
+    Unsupported,
+}
+
+impl Status {
+    /// Whether this status makes the run fail.
+    pub fn fails_run(self) -> bool {
+        matches!(self, Status::Fail | Status::UnexpectedPass)
+    }
+
+    /// Short mark used in matrices.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Pass => "ok",
+            Status::Fail => "FAIL",
+            Status::Known => "known",
+            Status::Flaky => "flaky",
+            Status::UnexpectedPass => "XPASS",
+            Status::Unsupported => "n/a",
+        }
+    }
+
+    /// Every status, in the order summaries list them.
+    pub const ALL: [Status; 6] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Known,
+        Status::Flaky,
+        Status::UnexpectedPass,
+        Status::Unsupported,
+    ];
+
+    /// The name used in JSON and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Known => "known",
+            Status::Flaky => "flaky",
+            Status::UnexpectedPass => "unexpected-pass",
+            Status::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// Everything about one cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellReport {
+    /// `server/client/case`.
+    pub name: String,
+    /// Server name.
+    pub server: String,
+    /// Client name.
+    pub client: String,
+    /// Case name.
+    pub case: String,
+    /// The case's written spec.
+    pub spec: String,
+    /// `raw` or `framed`.
+    pub mode: String,
+    /// Final status.
+    pub status: Status,
+    /// Why it failed (or is known, unsupported, an unexpected pass); `None` for a clean pass.
+    pub reason: Option<String>,
+    /// The known-failure entry that matched this cell, if any.
+    pub known: Option<KnownRef>,
+    /// Wall time of all attempts.
+    pub duration_ms: u64,
+    /// Failed attempts / attempts, when the cell ran more than once.
+    pub flake_rate: Option<f64>,
+    /// Each attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// Shell lines that reproduce the cell by hand.
+    pub repro: Vec<String>,
+}
+
+/// A known-failure entry, as matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownRef {
+    /// The cell pattern.
+    pub cell: String,
+    /// The expected failure (a prefix of the reason).
+    pub failure: String,
+    /// Why it fails: a link or a sentence.
+    pub why: String,
+}
+
+/// One run of a cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Whether this attempt passed.
+    pub passed: bool,
+    /// What went wrong, when it failed.
+    pub reason: Option<String>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// The server's process, when one ran.
+    pub server: Option<ProcessLog>,
+    /// Every client process.
+    pub clients: Vec<ProcessLog>,
+    /// The bytes on the wire, with `--record`.
+    pub transcript: Option<Transcript>,
+}
+
+/// A process as run: its command, how it ended, what it printed (each stream cut at 64 KiB).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessLog {
+    /// The shell line that runs it.
+    pub command: String,
+    /// `exit code 0`, `killed by signal 9`, `timed out after 60.0 s and was killed`.
+    pub exit: String,
+    /// Its stdout (lossy UTF-8).
+    pub stdout: String,
+    /// Its stderr (lossy UTF-8).
+    pub stderr: String,
+}
+
+/// The bytes that crossed the recording relay in one cell.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// One entry per connection, in the order they were accepted.
+    pub connections: Vec<ConnectionTranscript>,
+}
+
+/// One relayed connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTranscript {
+    /// The client's address (its `local` in its JSON report).
+    pub client: String,
+    /// The relay's address on the server side (the server's `peer` for this connection).
+    pub relay: String,
+    /// Bytes from client to server.
+    pub client_to_server: Direction,
+    /// Bytes from server to client.
+    pub server_to_client: Direction,
+    /// How the connection ended, e.g. `client closed`, `server reset: …`.
+    pub end: String,
+}
+
+/// One direction of a relayed connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Direction {
+    /// Total bytes.
+    pub len: u64,
+    /// SHA-256 of all of them.
+    pub sha256: String,
+    /// Hex dump with a UTF-8 view of the first bytes (see `dump_limit`).
+    pub dump: String,
+    /// Bytes shown in `dump`; `len > dump_limit` means it was cut.
+    pub dump_limit: u64,
+}
+
+impl RunReport {
+    /// How many cells have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.cells.iter().filter(|c| c.status == status).count()
+    }
+
+    /// Whether the run as a whole failed.
+    pub fn failed(&self) -> bool {
+        self.cells.iter().any(|c| c.status.fails_run()) || self.cells.is_empty()
+    }
+
+    /// Adds another report's cells (e.g. another CI partition's) to this one.
+    pub fn merge(&mut self, other: RunReport) {
+        self.started_unix_ms = self.started_unix_ms.min(other.started_unix_ms);
+        self.duration_ms = self.duration_ms.max(other.duration_ms);
+        self.partition = None;
+        for tool in other.toolchains {
+            if !self.toolchains.iter().any(|t| t.name == tool.name) {
+                self.toolchains.push(tool);
+            }
+        }
+        for build in other.builds {
+            if !self.builds.iter().any(|b| b.name == build.name) {
+                self.builds.push(build);
+            }
+        }
+        self.cells.extend(other.cells);
+    }
+
+    /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`.
+    pub fn summary_line(&self) -> String {
+        let parts: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| match s {
+                Status::Pass => format!("{} passed", self.count(*s)),
+                Status::Fail => format!("{} failed", self.count(*s)),
+                other => format!("{} {}", self.count(*other), other.name()),
+            })
+            .collect();
+        format!("{} ({} cells)", parts.join(", "), self.cells.len())
+    }
+}

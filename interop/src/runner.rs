@@ -1,0 +1,364 @@
+//! A whole run: prepare, then every cell with its attempts (retries, repeats), known failures
+//! applied, `-j N` at a time. It reports progress as [`RunEvent`]s and returns a
+//! [`RunReport`]; it never prints.
+
+use crate::build::BuildStatus;
+use crate::doctor::ToolCheck;
+use crate::known::KnownFailures;
+use crate::manifest::{Manifest, Placeholders};
+use crate::plan::Cell;
+use crate::results::{Attempt, BuildRecord, CellReport, RunReport, SCHEMA, Status, Toolchain};
+use crate::run::{Context, millis, prepare};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Something that happened, and when (time since the run started).
+#[derive(Clone, Debug)]
+pub struct RunEvent {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The kinds of [`RunEvent`].
+#[derive(Clone, Debug)]
+pub enum EventKind {
+    /// The run begins: how many cells, how many at once.
+    RunStarted {
+        /// Cells in the plan.
+        cells: usize,
+        /// Cells run at once.
+        jobs: usize,
+    },
+    /// An implementation is being checked and built if stale.
+    BuildStarted {
+        /// Its name.
+        name: String,
+    },
+    /// Its build finished (or was fresh, unnecessary, impossible).
+    BuildFinished {
+        /// Its name.
+        name: String,
+        /// What happened.
+        status: BuildStatus,
+    },
+    /// A cell started.
+    CellStarted {
+        /// `server/client/case`.
+        name: String,
+    },
+    /// One attempt of a cell finished.
+    AttemptFinished {
+        /// `server/client/case`.
+        name: String,
+        /// 1 for the first attempt.
+        number: u32,
+        /// Whether it passed.
+        passed: bool,
+    },
+    /// A cell finished, with its final status.
+    CellFinished(Arc<CellReport>),
+    /// The run finished.
+    RunFinished(Arc<RunReport>),
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Cells at once.
+    pub jobs: usize,
+    /// Re-run a failing cell up to this many times; passing on a retry makes it flaky.
+    pub retries: u32,
+    /// Run every cell this many times (at least 1) and report a flake rate.
+    pub repeat: u32,
+    /// Put the recording relay between clients and server and keep transcripts.
+    pub record: bool,
+    /// Known failures, and the file they came from (for messages).
+    pub known: KnownFailures,
+    /// The known-failures file's path, as shown in messages.
+    pub known_file: String,
+    /// `K/N` when this is one partition of a split run.
+    pub partition: Option<String>,
+    /// How long a client process may run before it is killed.
+    pub client_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 1,
+            retries: 0,
+            repeat: 1,
+            record: false,
+            known: KnownFailures::default(),
+            known_file: crate::known::KNOWN_FAILURES_FILE.into(),
+            partition: None,
+            client_timeout: crate::run::CLIENT_PROCESS_TIMEOUT,
+        }
+    }
+}
+
+/// Something to tell events to.
+pub type Listener = Arc<dyn Fn(RunEvent) + Send + Sync>;
+
+/// Prepares and runs `cells`, returning the report.
+pub async fn run(
+    manifest: &Manifest,
+    cells: Vec<Cell>,
+    places: Placeholders,
+    options: RunOptions,
+    on: Listener,
+) -> RunReport {
+    let started = Instant::now();
+    let started_unix_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, millis);
+    let emit = {
+        let on = on.clone();
+        move |kind| {
+            on(RunEvent {
+                elapsed: started.elapsed(),
+                kind,
+            })
+        }
+    };
+    emit(EventKind::RunStarted {
+        cells: cells.len(),
+        jobs: options.jobs,
+    });
+    let context = Arc::new(prepare(manifest, &cells, places, &emit).await);
+    let cells = run_cells(context.clone(), cells, &options, started, on.clone()).await;
+    let report = RunReport {
+        schema: SCHEMA.into(),
+        started_unix_ms,
+        duration_ms: millis(started.elapsed()),
+        partition: options.partition.clone(),
+        toolchains: context
+            .tools
+            .iter()
+            .map(|(name, check)| Toolchain {
+                name: name.clone(),
+                version: match check {
+                    ToolCheck::Found(v) => Some(v.clone()),
+                    ToolCheck::Missing(_) => None,
+                },
+                missing: match check {
+                    ToolCheck::Found(_) => None,
+                    ToolCheck::Missing(why) => Some(why.clone()),
+                },
+            })
+            .collect(),
+        builds: context
+            .builds
+            .iter()
+            .map(|(name, status)| build_record(name, status))
+            .collect(),
+        cells,
+    };
+    emit(EventKind::RunFinished(Arc::new(report.clone())));
+    report
+}
+
+fn build_record(name: &str, status: &BuildStatus) -> BuildRecord {
+    let (status, duration_ms, error) = match status {
+        BuildStatus::NotNeeded => ("not-needed", None, None),
+        BuildStatus::Fresh => ("fresh", None, None),
+        BuildStatus::Built { duration } => ("built", Some(millis(*duration)), None),
+        BuildStatus::Failed(why) => ("failed", None, Some(why.clone())),
+    };
+    BuildRecord {
+        name: name.into(),
+        status: status.into(),
+        duration_ms,
+        error,
+    }
+}
+
+async fn run_cells(
+    context: Arc<Context>,
+    cells: Vec<Cell>,
+    options: &RunOptions,
+    started: Instant,
+    on: Listener,
+) -> Vec<CellReport> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    let tasks: Vec<_> = cells
+        .into_iter()
+        .map(|cell| {
+            let (context, permits, on, options) =
+                (context.clone(), permits.clone(), on.clone(), options.clone());
+            tokio::spawn(async move {
+                // Never closed, so acquiring cannot fail.
+                let _permit = permits.acquire_owned().await.ok();
+                let emit = |kind| {
+                    on(RunEvent {
+                        elapsed: started.elapsed(),
+                        kind,
+                    })
+                };
+                emit(EventKind::CellStarted { name: cell.name() });
+                let report = run_cell(&context, &cell, &options, &emit).await;
+                emit(EventKind::CellFinished(Arc::new(report.clone())));
+                report
+            })
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok(report) => reports.push(report),
+            // A panic in the harness itself: say so loudly rather than lose the cell.
+            Err(err) => panic!("harness task failed: {err}"),
+        }
+    }
+    reports
+}
+
+/// Runs one cell: its attempts, then its final status with known failures applied.
+pub async fn run_cell(
+    context: &Context,
+    cell: &Cell,
+    options: &RunOptions,
+    emit: &(dyn Fn(EventKind) + Sync),
+) -> CellReport {
+    let mut report = CellReport {
+        name: cell.name(),
+        server: cell.server.name.clone(),
+        client: cell.client.name.clone(),
+        case: cell.case.name.into(),
+        spec: cell.case.spec.into(),
+        mode: cell.case.mode.as_str().into(),
+        status: Status::Pass,
+        reason: None,
+        known: None,
+        duration_ms: 0,
+        flake_rate: None,
+        attempts: Vec::new(),
+        repro: Vec::new(),
+    };
+    if let Some(why) = cell.unsupported() {
+        report.status = Status::Unsupported;
+        report.reason = Some(why);
+        return report;
+    }
+    report.repro = context.repro(cell);
+    let started = Instant::now();
+    let repeat = options.repeat.max(1);
+    let limit = if repeat > 1 { repeat } else { 1 + options.retries };
+    for number in 1..=limit {
+        let attempt = context
+            .attempt(cell, options.record, options.client_timeout)
+            .await;
+        emit(EventKind::AttemptFinished {
+            name: report.name.clone(),
+            number,
+            passed: attempt.passed,
+        });
+        let passed = attempt.passed;
+        report.attempts.push(attempt);
+        if passed && repeat == 1 {
+            break;
+        }
+    }
+    report.duration_ms = millis(started.elapsed());
+    let (status, reason) = verdict(&report.attempts);
+    report.status = status;
+    report.reason = reason;
+    if report.attempts.len() > 1 {
+        let failed = report.attempts.iter().filter(|a| !a.passed).count();
+        report.flake_rate = Some(failed as f64 / report.attempts.len() as f64);
+    }
+    options.known.classify(&mut report, &options.known_file);
+    report
+}
+
+/// Pass if every attempt passed, fail if every one failed, flaky otherwise; the reason is the
+/// first failure's.
+fn verdict(attempts: &[Attempt]) -> (Status, Option<String>) {
+    let first_failure = attempts.iter().find(|a| !a.passed).and_then(|a| a.reason.clone());
+    let passes = attempts.iter().filter(|a| a.passed).count();
+    match (passes, first_failure) {
+        (_, None) => (Status::Pass, None),
+        (0, reason) => (Status::Fail, reason),
+        (_, Some(reason)) => {
+            let n = attempts.len();
+            (
+                Status::Flaky,
+                Some(format!(
+                    "flaky: {} of {n} attempts failed; first failure:\n{reason}",
+                    n - passes
+                )),
+            )
+        }
+    }
+}
+
+/// Selects partition `k` of `n` (1-based): every n-th cell of the plan, starting at the k-th.
+/// Deterministic for a given plan, and balanced across partitions to within one cell.
+pub fn partition(cells: Vec<Cell>, k: usize, n: usize) -> Vec<Cell> {
+    cells
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Parses `K/N` with 1 ≤ K ≤ N.
+pub fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("partition {text:?} must be K/N with 1 <= K <= N, e.g. 1/3");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(passed: bool) -> Attempt {
+        Attempt {
+            passed,
+            reason: (!passed).then(|| "broken".to_string()),
+            duration_ms: 1,
+            server: None,
+            clients: vec![],
+            transcript: None,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(verdict(&[attempt(true)]).0, Status::Pass);
+        assert_eq!(
+            verdict(&[attempt(false), attempt(false)]),
+            (Status::Fail, Some("broken".into()))
+        );
+        let (status, reason) = verdict(&[attempt(false), attempt(true)]);
+        assert_eq!(status, Status::Flaky);
+        assert!(reason.unwrap().starts_with("flaky: 1 of 2 attempts failed"));
+    }
+
+    #[test]
+    fn partitions_cover_every_cell_once() {
+        assert_eq!(parse_partition("2/3"), Ok((2, 3)));
+        for bad in ["0/3", "4/3", "x/3", "3", "1/0"] {
+            assert!(parse_partition(bad).is_err(), "{bad}");
+        }
+        let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest = Manifest::load(&manifest_dir.join("../interop.toml")).unwrap();
+        let all = crate::plan::plan(&manifest, &Default::default()).unwrap();
+        let mut seen: Vec<String> = (1..=3)
+            .flat_map(|k| partition(all.clone(), k, 3))
+            .map(|c| c.name())
+            .collect();
+        seen.sort();
+        let mut names: Vec<String> = all.iter().map(Cell::name).collect();
+        names.sort();
+        assert_eq!(seen, names);
+    }
+}
