@@ -167,7 +167,9 @@ fn a_missing_toolchain_fails_its_cells_with_doctors_message() {
             predicate::str::contains("missing is missing")
                 .and(predicate::str::contains("apt-get install no-such-tool"))
                 // binary is framed, which this client does not declare: unsupported, not passed.
-                .and(predicate::str::contains("0 passed, 1 failed, 0 known, 0 flaky, 0 unexpected-pass, 1 unsupported")),
+                .and(predicate::str::contains(
+                    "0 passed, 1 failed, 0 known, 0 flaky, 0 unexpected-pass, 1 unsupported",
+                )),
         );
 }
 

@@ -1,0 +1,355 @@
+//! Clients that misbehave on purpose (tests/fixtures/misbehaving/client.py) show up as they should
+//! in every report: the terminal matrix, JUnit (parsed with a real XML parser), JSON and HTML with
+//! transcripts; `interop repro` reproduces a failure; known failures and flakes are honest.
+
+use assert_cmd::Command;
+use interop::results::{RunReport, Status};
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// A temporary directory with a manifest: the repository's Rust server as `test-server`, and one
+/// client per misbehaviour, all running the fixture with `MISBEHAVE` set.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving/client.py");
+        let mut manifest = format!(
+            r#"
+            [tools.python3]
+            command = "python3"
+            version_args = ["--version"]
+            install = "apt-get install python3"
+
+            [[implementation]]
+            name = "test-server"
+            language = "rust"
+            role = "server"
+            modes = ["raw", "framed"]
+            build.command = ["cargo", "build", "--quiet", "-p", "interop-server", "--bin", "interop-server", "--manifest-path", "{root}/Cargo.toml"]
+            build.inputs = []
+            run.command = ["{{target}}/debug/interop-server"]
+            "#,
+            root = root().display()
+        );
+        for behaviour in ["correct", "drop-last-byte", "hang", "crash", "flaky-once"] {
+            let name = behaviour.split('-').next().unwrap();
+            manifest.push_str(&format!(
+                r#"
+                [[implementation]]
+                name = "{name}"
+                language = "python"
+                role = "client"
+                tools = ["python3"]
+                modes = ["raw"]
+                run.command = ["python3", "{fixture}"]
+                run.env = {{ MISBEHAVE = "{behaviour}", MISBEHAVE_STATE = "{state}" }}
+                "#,
+                fixture = fixture.display(),
+                state = dir.path().join(format!("{name}.state")).display(),
+            ));
+        }
+        std::fs::write(dir.path().join("interop.toml"), manifest).unwrap();
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn interop(&self) -> Command {
+        let target =
+            std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| root().join("target").display().to_string());
+        let mut cmd = Command::cargo_bin("interop").unwrap();
+        cmd.env("CARGO_TARGET_DIR", target)
+            .env("NO_COLOR", "1")
+            .env_remove("INTEROP_ROOT")
+            .current_dir(self.dir.path())
+            .timeout(Duration::from_secs(300));
+        cmd
+    }
+}
+
+#[test]
+fn misbehaving_clients_show_up_in_every_report() {
+    let setup = Setup::new();
+    let (junit, json, html, markdown) = (
+        setup.path("r.xml"),
+        setup.path("r.json"),
+        setup.path("r.html"),
+        setup.path("r.md"),
+    );
+    let output = setup
+        .interop()
+        .args([
+            "run", "--case", "hello", "--client", "drop", "--client", "hang", "--client", "crash",
+            "--client", "flaky",
+        ])
+        .args(["--record", "--retries", "2", "--timeout", "2", "-j", "4"])
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .arg("--markdown")
+        .arg(&markdown)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+
+    // The terminal: the matrix, then each problem with its reason.
+    assert!(stdout.contains("test-server  hello"), "{stdout}");
+    for row in [
+        "drop         FAIL",
+        "hang         FAIL",
+        "crash        FAIL",
+        "flaky        flaky",
+    ] {
+        assert!(stdout.contains(row), "{row:?} in\n{stdout}");
+    }
+    assert!(
+        stdout.contains("FAIL test-server/drop/hello (3 attempts)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("received 20 of 21 bytes: the last 1 are missing, from offset 20"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("client failed (timed out after 2."), "{stdout}");
+    assert!(stdout.contains("client failed (killed by signal 6)"), "{stdout}");
+    assert!(stdout.contains("FLAKY test-server/flaky/hello"), "{stdout}");
+    assert!(
+        stdout.contains("client -> server: 20 bytes"),
+        "transcript shown with the failure:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("0 passed, 3 failed, 0 known, 1 flaky, 0 unexpected-pass, 0 unsupported (4 cells)"),
+        "{stdout}"
+    );
+
+    // JUnit: a real XML parser accepts it; every testcase has a name and a classname.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 4);
+    for case in &cases {
+        assert!(
+            case.attribute("name")
+                .is_some_and(|n| n.starts_with("test-server/"))
+        );
+        assert!(
+            case.attribute("classname")
+                .is_some_and(|c| c.starts_with("interop.test-server."))
+        );
+    }
+    let case = |name: &str| *cases.iter().find(|c| c.attribute("name") == Some(name)).unwrap();
+    let failure = case("test-server/drop/hello")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("the server received 20 bytes")
+    );
+    assert!(
+        case("test-server/flaky/hello")
+            .children()
+            .any(|n| n.has_tag_name("flakyFailure"))
+    );
+
+    // JSON: the documented schema, every status, attempts, transcripts.
+    let report: RunReport = interop::report::json::parse(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cell = |name: &str| report.cells.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(cell("test-server/drop/hello").status, Status::Fail);
+    assert_eq!(cell("test-server/drop/hello").attempts.len(), 3);
+    assert_eq!(cell("test-server/flaky/hello").status, Status::Flaky);
+    assert_eq!(cell("test-server/flaky/hello").attempts.len(), 2);
+    let transcript = cell("test-server/drop/hello").attempts[0]
+        .transcript
+        .as_ref()
+        .unwrap();
+    assert_eq!(transcript.connections[0].client_to_server.len, 20);
+    assert!(
+        report
+            .toolchains
+            .iter()
+            .any(|t| t.name == "python3" && t.version.is_some())
+    );
+
+    // HTML: self-contained, with the failing cell's transcript.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("00000000  48 65 6c 6c 6f 20 53 6f"),
+        "hex dump of the transcript"
+    );
+    assert!(page.contains("test-server/drop/hello"));
+    assert!(!page.contains("<script src") && !page.contains("<link rel=\"stylesheet\""));
+
+    // Markdown: a table and the problems.
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(
+        md.contains("| client | hello |") && md.contains("test-server/drop/hello"),
+        "{md}"
+    );
+}
+
+#[test]
+fn repro_reproduces_the_dropped_byte_by_hand() {
+    let setup = Setup::new();
+    setup
+        .interop()
+        .args(["repro", "test-server/drop/hello"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("the last 1 are missing")
+                .and(predicate::str::contains("client -> server: 20 bytes"))
+                .and(predicate::str::contains("MISBEHAVE=drop-last-byte"))
+                .and(predicate::str::contains("the same commands by hand:")),
+        );
+    // The script form runs the same commands without the harness.
+    let script = setup
+        .interop()
+        .args(["repro", "--script", "test-server/drop/hello"])
+        .output()
+        .unwrap();
+    let script = String::from_utf8(script.stdout).unwrap();
+    assert!(
+        script.contains("start_server") && script.contains("MISBEHAVE=drop-last-byte"),
+        "{script}"
+    );
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn known_failures_are_honest() {
+    let setup = Setup::new();
+    let known = setup.path("known.toml");
+    std::fs::write(
+        &known,
+        r#"
+        [[known]]
+        cell = "test-server/drop/*"
+        failure = "client, message 1: the server received 20 bytes"
+        why = "the fixture drops the last byte on purpose"
+
+        [[known]]
+        cell = "test-server/correct/hello"
+        failure = "anything"
+        why = "a stale entry"
+        "#,
+    )
+    .unwrap();
+    // A known failure is reported as such and does not fail the run...
+    setup
+        .interop()
+        .args(["run", "--case", "hello", "--client", "drop", "--known-failures"])
+        .arg(&known)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "known test-server/drop/hello: the fixture drops the last byte on purpose",
+        ));
+    // ...but an entry for a passing cell fails it.
+    setup
+        .interop()
+        .args([
+            "run",
+            "--case",
+            "hello",
+            "--client",
+            "drop",
+            "--client",
+            "correct",
+            "--known-failures",
+        ])
+        .arg(&known)
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("XPASS test-server/correct/hello").and(predicate::str::contains(
+                "unexpected pass: remove the entry for \"test-server/correct/hello\"",
+            )),
+        );
+    // And a different failure than the expected one is a failure.
+    std::fs::write(
+        &known,
+        "[[known]]\ncell = \"*/drop/*\"\nfailure = \"client failed\"\nwhy = \"wrong\"\n",
+    )
+    .unwrap();
+    setup
+        .interop()
+        .args(["run", "--case", "hello", "--client", "drop", "--known-failures"])
+        .arg(&known)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("failed differently from its entry"));
+    // --update-known-failures rewrites the file from the run.
+    setup
+        .interop()
+        .args([
+            "run",
+            "--case",
+            "hello",
+            "--client",
+            "drop",
+            "--client",
+            "correct",
+            "--update-known-failures",
+            "--known-failures",
+        ])
+        .arg(&known)
+        .assert()
+        .code(1);
+    let updated = std::fs::read_to_string(&known).unwrap();
+    assert!(updated.contains("cell = \"test-server/drop/hello\""), "{updated}");
+    assert!(
+        updated.contains("failure = \"client, message 1: the server received 20 bytes sha256"),
+        "{updated}"
+    );
+    assert!(!updated.contains("correct"), "{updated}");
+    setup
+        .interop()
+        .args([
+            "run",
+            "--case",
+            "hello",
+            "--client",
+            "drop",
+            "--client",
+            "correct",
+            "--known-failures",
+        ])
+        .arg(&known)
+        .assert()
+        .success();
+}
+
+#[test]
+fn repeat_reports_a_flake_rate() {
+    let setup = Setup::new();
+    setup
+        .interop()
+        .args(["run", "--case", "hello", "--client", "flaky", "--repeat", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "FLAKY test-server/flaky/hello (flake rate 33%)",
+        ));
+}
