@@ -147,6 +147,8 @@ pub struct RunArgs {
 /// Runs the command line; the returned code is the process's exit code.
 pub fn main(cli: Cli) -> anyhow::Result<u8> {
     let workspace = Workspace::locate(cli.manifest.as_deref());
+    // Absolute, so that repro commands work from any directory.
+    let manifest_arg = cli.manifest.is_some().then_some(workspace.manifest.as_path());
     let manifest = Manifest::load(&workspace.manifest)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
@@ -189,7 +191,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
                 .and_then(|c| u8::try_from(c).ok())
                 .unwrap_or(EXIT_FAILED))
         }),
-        Command::Run(args) => runtime.block_on(run_command(&manifest, &workspace, args)),
+        Command::Run(args) => runtime.block_on(run_command(&manifest, manifest_arg, &workspace, args)),
         Command::Repro {
             cell,
             script: as_script,
@@ -288,7 +290,12 @@ fn select(manifest: &Manifest, selection: &Selection) -> anyhow::Result<Vec<Cell
     })
 }
 
-async fn run_command(manifest: &Manifest, workspace: &Workspace, args: RunArgs) -> anyhow::Result<u8> {
+async fn run_command(
+    manifest: &Manifest,
+    manifest_arg: Option<&Path>,
+    workspace: &Workspace,
+    args: RunArgs,
+) -> anyhow::Result<u8> {
     let cells = select(manifest, &args.selection)?;
     let known_path = args
         .known_failures
@@ -308,6 +315,7 @@ async fn run_command(manifest: &Manifest, workspace: &Workspace, args: RunArgs) 
         known_file: display_path(&known_path, &workspace.places.root),
         partition: args.selection.partition.clone(),
         client_timeout: std::time::Duration::from_secs(args.timeout),
+        manifest: manifest_arg.map(Path::to_path_buf),
     };
     let terminal = Arc::new(Mutex::new(Terminal::new(TerminalMode::detect())));
     let listener = {

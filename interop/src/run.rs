@@ -265,12 +265,8 @@ impl Context {
             clients: Vec::new(),
             transcript: None,
         };
-        let mut needed = vec![cell.client.name.clone(), payload_key(cell.case.name)];
-        if matches!(cell.case.kind, CaseKind::Deliver(_)) {
-            needed.push(cell.server.name.clone());
-        }
-        let problems = if let Some(why) = needed.iter().find_map(|n| self.broken.get(n)) {
-            vec![why.clone()]
+        let problems = if let Some(why) = self.blocked(cell) {
+            vec![why.to_string()]
         } else {
             match &cell.case.kind {
                 CaseKind::Refused => self.refused(cell, client_timeout, &mut attempt).await,
@@ -286,10 +282,27 @@ impl Context {
         attempt
     }
 
-    /// Shell lines that reproduce the cell by hand: the `interop repro` command, then the bare
+    /// Why `cell` cannot run at all (a missing tool, a failed build, unwritable payloads): a
+    /// failure no retry can fix.
+    pub fn blocked(&self, cell: &Cell) -> Option<&str> {
+        let mut needed = vec![cell.client.name.clone(), payload_key(cell.case.name)];
+        if matches!(cell.case.kind, CaseKind::Deliver(_)) {
+            needed.push(cell.server.name.clone());
+        }
+        needed.iter().find_map(|n| self.broken.get(n)).map(String::as_str)
+    }
+
+    /// Shell lines that reproduce the cell by hand: the `interop repro` command (with
+    /// `--manifest` when the run used another manifest than the repository's), then the bare
     /// server and client commands on port 8099.
-    pub fn repro(&self, cell: &Cell) -> Vec<String> {
-        let mut lines = vec![format!("cargo run -q -p interop -- repro {}", cell.name())];
+    pub fn repro(&self, cell: &Cell, manifest: Option<&std::path::Path>) -> Vec<String> {
+        let manifest = manifest
+            .map(|m| format!(" --manifest {}", shell_words::quote(&m.to_string_lossy())))
+            .unwrap_or_default();
+        let mut lines = vec![format!(
+            "cargo run -q -p interop --{manifest} repro {}",
+            cell.name()
+        )];
         let processes = match &cell.case.kind {
             CaseKind::Refused => {
                 lines.push(format!(

@@ -82,6 +82,8 @@ pub struct RunOptions {
     pub partition: Option<String>,
     /// How long a client process may run before it is killed.
     pub client_timeout: Duration,
+    /// The manifest, when not the repository's own (repro commands then name it).
+    pub manifest: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -95,6 +97,7 @@ impl Default for RunOptions {
             known_file: crate::known::KNOWN_FAILURES_FILE.into(),
             partition: None,
             client_timeout: crate::run::CLIENT_PROCESS_TIMEOUT,
+            manifest: None,
         }
     }
 }
@@ -242,10 +245,16 @@ pub async fn run_cell(
         report.reason = Some(why);
         return report;
     }
-    report.repro = context.repro(cell);
+    report.repro = context.repro(cell, options.manifest.as_deref());
     let started = Instant::now();
     let repeat = options.repeat.max(1);
-    let limit = if repeat > 1 { repeat } else { 1 + options.retries };
+    // Retrying cannot fix a missing tool or a failed build.
+    let retries = if context.blocked(cell).is_some() {
+        0
+    } else {
+        options.retries
+    };
+    let limit = if repeat > 1 { repeat } else { 1 + retries };
     for number in 1..=limit {
         let attempt = context
             .attempt(cell, options.record, options.client_timeout)
