@@ -3,6 +3,7 @@
 //! [`RunReport`]; it never prints.
 
 use crate::build::BuildStatus;
+use crate::cases::CaseKind;
 use crate::doctor::ToolCheck;
 use crate::known::KnownFailures;
 use crate::manifest::{Manifest, Placeholders};
@@ -185,37 +186,60 @@ async fn run_cells(
     started: Instant,
     on: Listener,
 ) -> Vec<CellReport> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
-    let tasks: Vec<_> = cells
-        .into_iter()
-        .map(|cell| {
-            let (context, permits, on, options) =
-                (context.clone(), permits.clone(), on.clone(), options.clone());
+    // Longest first (most client processes, then most payload bytes), so that with -j N the run
+    // does not end with one slow cell running alone; reports still come back in plan order.
+    let mut queue: Vec<(usize, Cell)> = cells.into_iter().enumerate().collect();
+    queue.sort_by_key(|(index, cell)| (std::cmp::Reverse(cost(cell)), *index));
+    let total = queue.len();
+    let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(queue)));
+    let workers: Vec<_> = (0..options.jobs.clamp(1, total.max(1)))
+        .map(|_| {
+            let (context, queue, on, options) = (context.clone(), queue.clone(), on.clone(), options.clone());
             tokio::spawn(async move {
-                // Never closed, so acquiring cannot fail.
-                let _permit = permits.acquire_owned().await.ok();
-                let emit = |kind| {
-                    on(RunEvent {
-                        elapsed: started.elapsed(),
-                        kind,
-                    })
-                };
-                emit(EventKind::CellStarted { name: cell.name() });
-                let report = run_cell(&context, &cell, &options, &emit).await;
-                emit(EventKind::CellFinished(Arc::new(report.clone())));
-                report
+                let mut done = Vec::new();
+                loop {
+                    // The lock is held only to pop; a poisoned lock means another worker panicked.
+                    let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                    let Some((index, cell)) = next else { break };
+                    let emit = |kind| {
+                        on(RunEvent {
+                            elapsed: started.elapsed(),
+                            kind,
+                        })
+                    };
+                    emit(EventKind::CellStarted { name: cell.name() });
+                    let report = run_cell(&context, &cell, &options, &emit).await;
+                    emit(EventKind::CellFinished(Arc::new(report.clone())));
+                    done.push((index, report));
+                }
+                done
             })
         })
         .collect();
-    let mut reports = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        match task.await {
-            Ok(report) => reports.push(report),
-            // A panic in the harness itself: say so loudly rather than lose the cell.
-            Err(err) => panic!("harness task failed: {err}"),
+    let mut reports: Vec<Option<CellReport>> = vec![None; total];
+    for worker in workers {
+        match worker.await {
+            Ok(done) => {
+                for (index, report) in done {
+                    reports[index] = Some(report);
+                }
+            }
+            // A panic in the harness itself: say so loudly rather than lose cells.
+            Err(err) => panic!("harness worker failed: {err}"),
         }
     }
-    reports
+    reports.into_iter().flatten().collect()
+}
+
+/// A rough cost of running `cell`, for scheduling.
+fn cost(cell: &Cell) -> (usize, usize) {
+    match &cell.case.kind {
+        CaseKind::Deliver(processes) => (
+            processes.len(),
+            processes.iter().flatten().map(|p| p.bytes.len() + 1024).sum(),
+        ),
+        CaseKind::Refused => (1, 0),
+    }
 }
 
 /// Runs one cell: its attempts, then its final status with known failures applied.
