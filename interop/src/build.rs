@@ -49,12 +49,7 @@ pub fn input_hash(imp: &Implementation, places: &Placeholders) -> Result<String,
     for file in files {
         let contents =
             std::fs::read(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
-        hasher.update(
-            file.strip_prefix(&places.root)
-                .unwrap_or(&file)
-                .to_string_lossy()
-                .as_bytes(),
-        );
+        hasher.update(file.strip_prefix(&places.root).unwrap_or(&file).to_string_lossy().as_bytes());
         hasher.update([0]);
         hasher.update((contents.len() as u64).to_le_bytes());
         hasher.update(&contents);
@@ -63,11 +58,7 @@ pub fn input_hash(imp: &Implementation, places: &Placeholders) -> Result<String,
 }
 
 fn stamp_path(imp: &Implementation, places: &Placeholders) -> std::path::PathBuf {
-    places
-        .target
-        .join("interop")
-        .join("stamps")
-        .join(format!("{}.sha256", imp.name))
+    places.target.join("interop").join("stamps").join(format!("{}.sha256", imp.name))
 }
 
 /// Builds `imp` if its inputs changed since its last successful build.
@@ -88,11 +79,7 @@ pub async fn build(imp: &Implementation, places: &Placeholders) -> BuildStatus {
         return BuildStatus::Failed(format!("cannot create build directory: {err}"));
     }
     let spec = CommandSpec {
-        argv: build
-            .command
-            .iter()
-            .map(|a| places.expand(&imp.name, a))
-            .collect(),
+        argv: build.command.iter().map(|a| places.expand(&imp.name, a)).collect(),
         env: Vec::new(),
         cwd: places.root.clone(),
     };
@@ -111,14 +98,9 @@ pub async fn build(imp: &Implementation, places: &Placeholders) -> BuildStatus {
         ));
     }
     if let Err(err) = write_stamp(&stamp, &hash) {
-        return BuildStatus::Failed(format!(
-            "built, but cannot record it in {}: {err}",
-            stamp.display()
-        ));
+        return BuildStatus::Failed(format!("built, but cannot record it in {}: {err}", stamp.display()));
     }
-    BuildStatus::Built {
-        duration: started.elapsed(),
-    }
+    BuildStatus::Built { duration: started.elapsed() }
 }
 
 fn write_stamp(stamp: &Path, hash: &str) -> std::io::Result<()> {

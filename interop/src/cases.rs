@@ -1,7 +1,7 @@
 //! The case catalogue: every case's name, written spec, deterministic payloads and what is
 //! asserted. This is the one place cases are defined; `interop list` prints it.
 
-use interop_wire::{DEFAULT_MESSAGE, Mode};
+use interop_wire::{DEFAULT_MESSAGE, Mode, Transport};
 
 /// How a payload reaches the client program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,17 +23,11 @@ pub struct Payload {
 
 impl Payload {
     fn arg(text: impl Into<String>) -> Self {
-        Payload {
-            bytes: text.into().into_bytes(),
-            via: Via::Arg,
-        }
+        Payload { bytes: text.into().into_bytes(), via: Via::Arg }
     }
 
     fn file(bytes: Vec<u8>) -> Self {
-        Payload {
-            bytes,
-            via: Via::File,
-        }
+        Payload { bytes, via: Via::File }
     }
 
     /// The payload as text, when it is UTF-8.
@@ -51,7 +45,88 @@ pub enum CaseKind {
     /// No server listens on the port; the client must exit with code 3 (refused) before its
     /// `--timeout-ms` runs out, print nothing on stdout and one `error:` line on stderr.
     Refused,
+    /// The client must refuse before sending anything: exit 2 with one `error:` line naming the
+    /// problem (`needle`), nothing on stdout, and nothing in the server's log.
+    ClientRefuses {
+        /// What the client is asked to send.
+        payloads: Vec<Payload>,
+        /// Text its error line must contain.
+        needle: &'static str,
+    },
+    /// A server (the harness's own) accepts and never replies; a client with `--timeout-ms
+    /// timeout_ms` must exit 4 within the timeout plus [`SILENT_MARGIN_MS`].
+    Silent {
+        /// The client's `--timeout-ms`.
+        timeout_ms: u64,
+    },
+    /// The server is killed (SIGKILL) with a connection open and started again at once on the
+    /// same port: the bind must succeed and the payload be delivered to the new server.
+    Restart(Payload),
 }
+
+impl CaseKind {
+    /// The payloads each client process is given, in the order the client sends them: files
+    /// first, then arguments (PROTOCOL.md §6). Empty for cases that send nothing.
+    pub fn processes(&self) -> Vec<Vec<Payload>> {
+        let processes = match self {
+            CaseKind::Deliver(processes) => processes.clone(),
+            CaseKind::ClientRefuses { payloads, .. } => vec![payloads.clone()],
+            CaseKind::Restart(payload) => vec![vec![payload.clone()]],
+            CaseKind::Refused | CaseKind::Silent { .. } => vec![Vec::new()],
+        };
+        let sending_order = |payloads: Vec<Payload>| {
+            let (files, args): (Vec<_>, Vec<_>) = payloads.into_iter().partition(|p| p.via == Via::File);
+            files.into_iter().chain(args).collect()
+        };
+        processes.into_iter().map(sending_order).collect()
+    }
+
+    /// Whether a server implementation takes part.
+    pub fn uses_server(&self) -> bool {
+        !matches!(self, CaseKind::Refused | CaseKind::Silent { .. })
+    }
+}
+
+/// What a case needs beyond its mode; an implementation declares what it supports in the
+/// manifest's `supports`, and a cell whose server or client lacks a need is "unsupported".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// TCP over IPv6 (`--host ::1`).
+    Ipv6,
+    /// Unix domain stream sockets.
+    Unix,
+    /// UDP datagrams.
+    Udp,
+    /// `--pipeline` (client only).
+    Pipeline,
+    /// `--half-close` (client only).
+    HalfClose,
+}
+
+impl Need {
+    /// The name used in the manifest's `supports`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Need::Ipv6 => "ipv6",
+            Need::Unix => "unix",
+            Need::Udp => "udp",
+            Need::Pipeline => "pipeline",
+            Need::HalfClose => "half-close",
+        }
+    }
+
+    /// Whether the server must support it too (transports), or only the client (options).
+    pub fn server_too(self) -> bool {
+        matches!(self, Need::Ipv6 | Need::Unix | Need::Udp)
+    }
+
+    /// Every need, for validating manifests.
+    pub const ALL: [Need; 5] = [Need::Ipv6, Need::Unix, Need::Udp, Need::Pipeline, Need::HalfClose];
+}
+
+/// How much longer than its `--timeout-ms` a client may take to give up on a silent server
+/// (process start-up included: a JVM on a busy 2-core machine takes a while).
+pub const SILENT_MARGIN_MS: u64 = 2500;
 
 /// One case of the catalogue.
 #[derive(Clone, Debug)]
@@ -64,6 +139,56 @@ pub struct Case {
     pub mode: Mode,
     /// What happens and what is asserted.
     pub kind: CaseKind,
+    /// The transport.
+    pub transport: Transport,
+    /// The host servers listen on and clients connect to (TCP and UDP).
+    pub host: &'static str,
+    /// Extra client arguments (`--pipeline`, `--half-close`).
+    pub client_args: &'static [&'static str],
+    /// What server and client must support.
+    pub needs: Vec<Need>,
+    /// For Unix sockets: leave a stale socket file at the path before the server starts.
+    pub stale_socket: bool,
+}
+
+impl Case {
+    fn new(name: &'static str, spec: &'static str, mode: Mode, kind: CaseKind) -> Case {
+        Case {
+            name,
+            spec,
+            mode,
+            kind,
+            transport: Transport::Tcp,
+            host: "127.0.0.1",
+            client_args: &[],
+            needs: Vec::new(),
+            stale_socket: false,
+        }
+    }
+
+    fn ipv6(mut self) -> Case {
+        self.host = "::1";
+        self.needs.push(Need::Ipv6);
+        self
+    }
+
+    fn unix(mut self) -> Case {
+        self.transport = Transport::Unix;
+        self.needs.push(Need::Unix);
+        self
+    }
+
+    fn udp(mut self) -> Case {
+        self.transport = Transport::Udp;
+        self.needs.push(Need::Udp);
+        self
+    }
+
+    fn client_args(mut self, args: &'static [&'static str], need: Need) -> Case {
+        self.client_args = args;
+        self.needs.push(need);
+        self
+    }
 }
 
 /// Size of the `large` case's payload.
@@ -75,91 +200,191 @@ pub const MANY_MESSAGES: usize = 200;
 /// Number of client processes in the `concurrent` case.
 pub const CONCURRENT_CLIENTS: usize = 16;
 
+/// The tutorial's message.
+fn hello() -> Payload {
+    Payload::arg(DEFAULT_MESSAGE)
+}
+
 /// Every case, in a stable order.
 pub fn catalogue() -> Vec<Case> {
-    let deliver_one = |payload| CaseKind::Deliver(vec![vec![payload]]);
+    let one = |payload| CaseKind::Deliver(vec![vec![payload]]);
+    let several = |payloads: Vec<Payload>| CaseKind::Deliver(vec![payloads]);
+    let mixed = || {
+        vec![
+            Payload::arg("first"),
+            Payload::arg(""),
+            Payload::file((0..=255).collect()),
+            Payload::arg("last ✓"),
+        ]
+    };
     vec![
-        Case {
-            name: "hello",
-            spec: "The tutorial's message `Hello SocketServer!!!`, raw: one connection, EOF ends it.",
-            mode: Mode::Raw,
-            kind: deliver_one(Payload::arg(DEFAULT_MESSAGE)),
-        },
-        Case {
-            name: "utf8",
-            spec: "Chinese text, accented Latin and 4-byte emoji, raw; the server's text must equal it.",
-            mode: Mode::Raw,
-            kind: deliver_one(Payload::arg("你好，世界！Grüße aus Köln 🦀🚀 (4-byte: 😀)")),
-        },
-        Case {
-            name: "empty",
-            spec: "The empty message, raw: connect and shut down at once; the server records 0 bytes.",
-            mode: Mode::Raw,
-            kind: deliver_one(Payload::arg("")),
-        },
-        Case {
-            name: "empty-frames",
-            spec: "Zero-length frames around a non-empty one, framed; each is acknowledged as 0 bytes.",
-            mode: Mode::Framed,
-            kind: CaseKind::Deliver(vec![vec![
-                Payload::arg(""),
-                Payload::arg("between"),
-                Payload::arg(""),
-            ]]),
-        },
-        Case {
-            name: "multiline",
-            spec: "Text with LF, CRLF, tabs, a blank line and no final newline, raw; no line is a message.",
-            mode: Mode::Raw,
-            kind: deliver_one(Payload::arg(
-                "first line\nsecond line\r\n\tindented\n\nlast line, no newline",
-            )),
-        },
-        Case {
-            name: "binary",
-            spec: "All 256 byte values 00..ff in order (NUL included, not UTF-8), framed, from a file.",
-            mode: Mode::Framed,
-            kind: deliver_one(Payload::file((0..=255).collect())),
-        },
-        Case {
-            name: "large",
-            spec: "8 MiB of deterministic pseudo-random bytes, framed, from a file: far past any single read.",
-            mode: Mode::Framed,
-            kind: deliver_one(Payload::file(pseudo_random(LARGE_BYTES, 0x5eed))),
-        },
-        Case {
-            name: "many",
-            spec: "200 numbered messages on one framed connection; each acknowledged, all in order.",
-            mode: Mode::Framed,
-            kind: CaseKind::Deliver(vec![
+        Case::new(
+            "hello",
+            "The tutorial's message `Hello SocketServer!!!`, raw: one connection, EOF ends it.",
+            Mode::Raw,
+            one(hello()),
+        ),
+        Case::new(
+            "utf8",
+            "Chinese text, accented Latin and 4-byte emoji, raw; the server's text must equal it.",
+            Mode::Raw,
+            one(Payload::arg("你好，世界！Grüße aus Köln 🦀🚀 (4-byte: 😀)")),
+        ),
+        Case::new(
+            "empty",
+            "The empty message, raw: connect and shut down at once; the server records 0 bytes.",
+            Mode::Raw,
+            one(Payload::arg("")),
+        ),
+        Case::new(
+            "empty-frames",
+            "Zero-length frames around a non-empty one, framed; each is acknowledged as 0 bytes.",
+            Mode::Framed,
+            several(vec![Payload::arg(""), Payload::arg("between"), Payload::arg("")]),
+        ),
+        Case::new(
+            "multiline",
+            "Text with LF, CRLF, tabs, a blank line and no final newline, raw; no line is a message.",
+            Mode::Raw,
+            one(Payload::arg("first line\nsecond line\r\n\tindented\n\nlast line, no newline")),
+        ),
+        Case::new(
+            "binary",
+            "All 256 byte values 00..ff in order (NUL included, not UTF-8), framed, from a file.",
+            Mode::Framed,
+            one(Payload::file((0..=255).collect())),
+        ),
+        Case::new(
+            "large",
+            "8 MiB of deterministic pseudo-random bytes, framed, from a file: far past any single read.",
+            Mode::Framed,
+            one(Payload::file(pseudo_random(LARGE_BYTES, 0x5eed))),
+        ),
+        Case::new(
+            "many",
+            "200 numbered messages on one framed connection; each acknowledged, all in order.",
+            Mode::Framed,
+            several(
                 (1..=MANY_MESSAGES)
                     .map(|i| Payload::arg(format!("message {i:03} of {MANY_MESSAGES}")))
                     .collect(),
-            ]),
-        },
-        Case {
-            name: "concurrent",
-            spec: "16 client processes at once against one server, raw, 2 messages each; every one is \
-                   attributed to its own connection, nothing mixed up.",
-            mode: Mode::Raw,
-            kind: CaseKind::Deliver(
+            ),
+        ),
+        Case::new(
+            "concurrent",
+            "16 client processes at once against one server, raw, 2 messages each; every one is \
+             attributed to its own connection, nothing mixed up.",
+            Mode::Raw,
+            CaseKind::Deliver(
                 (1..=CONCURRENT_CLIENTS)
-                    .map(|c| {
-                        (1..=2)
-                            .map(|m| Payload::arg(format!("client {c:02} message {m}")))
-                            .collect()
-                    })
+                    .map(|c| (1..=2).map(|m| Payload::arg(format!("client {c:02} message {m}"))).collect())
                     .collect(),
             ),
-        },
-        Case {
-            name: "refused",
-            spec: "Nothing listens on the port (bound, never listening): the client exits 3, promptly, \
-                   with one error line on stderr and nothing on stdout.",
-            mode: Mode::Raw,
-            kind: CaseKind::Refused,
-        },
+        ),
+        Case::new(
+            "refused",
+            "Nothing listens on the port (bound, never listening): the client exits 3, promptly, \
+             with one error line on stderr and nothing on stdout.",
+            Mode::Raw,
+            CaseKind::Refused,
+        ),
+        Case::new(
+            "ipv6",
+            "The tutorial's message, raw, over TCP on ::1; addresses print as [::1]:port.",
+            Mode::Raw,
+            one(hello()),
+        )
+        .ipv6(),
+        Case::new(
+            "ipv6-framed",
+            "Text, empty, binary and text again, framed, over TCP on ::1.",
+            Mode::Framed,
+            several(mixed()),
+        )
+        .ipv6(),
+        Case::new(
+            "unix",
+            "The tutorial's message, raw, over a Unix socket whose path holds a stale socket file from \
+             an earlier run; peers are named by process id.",
+            Mode::Raw,
+            one(hello()),
+        )
+        .unix()
+        .stale(),
+        Case::new(
+            "unix-framed",
+            "Text, empty, binary and text again, framed, over a Unix socket.",
+            Mode::Framed,
+            several(mixed()),
+        )
+        .unix(),
+        Case::new(
+            "unix-long-path",
+            "A Unix socket path of 150 bytes: the client refuses it with a clear error (exit 2).",
+            Mode::Raw,
+            CaseKind::ClientRefuses { payloads: vec![hello()], needle: "too long" },
+        )
+        .unix(),
+        Case::new(
+            "udp",
+            "Datagrams: text, empty, binary and one of exactly 65,507 bytes (the maximum), each \
+             logged once and acknowledged.",
+            Mode::Raw,
+            several({
+                let mut payloads = mixed();
+                payloads.push(Payload::file(pseudo_random(interop_wire::MAX_UDP_PAYLOAD, 0x0d06)));
+                payloads
+            }),
+        )
+        .udp(),
+        Case::new(
+            "udp-too-large",
+            "A 65,508-byte message over UDP: the client refuses it before sending anything (exit 2); \
+             the server logs nothing.",
+            Mode::Raw,
+            CaseKind::ClientRefuses {
+                payloads: vec![Payload::file(pseudo_random(interop_wire::MAX_UDP_PAYLOAD + 1, 0x0d07))],
+                needle: "65507",
+            },
+        )
+        .udp(),
+        Case::new(
+            "half-close",
+            "Framed, --half-close: the client writes 3 frames, shuts down its write side, and still \
+             reads every acknowledgement.",
+            Mode::Framed,
+            several(vec![Payload::arg("one"), Payload::arg("two"), Payload::arg("three")]),
+        )
+        .client_args(&["--half-close"], Need::HalfClose),
+        Case::new(
+            "back-to-back",
+            "Framed, --pipeline: 5 frames written in one write; the server splits out exactly those.",
+            Mode::Framed,
+            several((1..=5).map(|i| Payload::arg(format!("frame {i}"))).collect()),
+        )
+        .client_args(&["--pipeline"], Need::Pipeline),
+        Case::new(
+            "read-timeout",
+            "The server accepts and never replies: a framed client with --timeout-ms 1000 exits 4 \
+             within the timeout plus a margin for its start-up.",
+            Mode::Framed,
+            CaseKind::Silent { timeout_ms: 1000 },
+        ),
+        Case::new(
+            "restart",
+            "The server is killed with a connection open and restarted at once on the same port: the \
+             bind succeeds and the client is served.",
+            Mode::Raw,
+            CaseKind::Restart(hello()),
+        ),
     ]
+}
+
+impl Case {
+    fn stale(mut self) -> Case {
+        self.stale_socket = true;
+        self
+    }
 }
 
 /// `len` bytes from xorshift64*, the same on every run and machine.
@@ -205,9 +430,7 @@ mod tests {
     #[test]
     fn utf8_case_has_a_four_byte_character() {
         let case = catalogue().into_iter().find(|c| c.name == "utf8").unwrap();
-        let CaseKind::Deliver(processes) = &case.kind else {
-            panic!()
-        };
+        let CaseKind::Deliver(processes) = &case.kind else { panic!() };
         assert!(processes[0][0].text().unwrap().chars().any(|c| c.len_utf8() == 4));
     }
 }

@@ -6,13 +6,14 @@
 use crate::cases::Payload;
 use crate::process::Output;
 use interop_wire::json::{AckCheck, ClientReport, ServerEvent};
-use interop_wire::{Digest, Mode};
-use std::collections::HashMap;
+use interop_wire::{Digest, Mode, Transport};
+use std::collections::{HashMap, VecDeque};
 
 /// A message as the server logged it.
 #[derive(Clone, Debug)]
 struct Logged {
     conn: u64,
+    seq: u64,
     len: u64,
     sha256: String,
     text: Option<String>,
@@ -23,33 +24,23 @@ struct Logged {
 /// `received` holds, where known (from `--record`), the bytes the server received per (client
 /// address, sequence number); with them, or with the server's text, a mismatch shows a byte diff.
 pub fn check_delivery(
-    mode: Mode,
+    (mode, transport): (Mode, Transport),
     expected: &[Vec<Payload>],
     clients: &[Output],
     server: &[ServerEvent],
     received: &HashMap<(String, u64), Vec<u8>>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut logged: HashMap<(String, u64), Logged> = HashMap::new();
+    // By peer, in the order the server logged them. A peer is a client's address, or for Unix
+    // sockets its process id, which several connections of one client share: they are then told
+    // apart by their order.
+    let mut logged: HashMap<String, VecDeque<Logged>> = HashMap::new();
     for event in server {
         match event {
-            ServerEvent::Message {
-                conn,
-                peer,
-                seq,
-                len,
-                sha256,
-                text,
-            } => {
-                let entry = Logged {
-                    conn: *conn,
-                    len: *len,
-                    sha256: sha256.clone(),
-                    text: text.clone(),
-                };
-                if logged.insert((peer.clone(), *seq), entry).is_some() {
-                    problems.push(format!("server logged message {seq} from {peer} twice"));
-                }
+            ServerEvent::Message { conn, peer, seq, len, sha256, text } => {
+                let entry =
+                    Logged { conn: *conn, seq: *seq, len: *len, sha256: sha256.clone(), text: text.clone() };
+                logged.entry(peer.clone()).or_default().push_back(entry);
             }
             ServerEvent::Error { peer, error, .. } => {
                 problems.push(format!(
@@ -62,11 +53,7 @@ pub fn check_delivery(
     }
 
     for (process, (payloads, output)) in expected.iter().zip(clients).enumerate() {
-        let who = if expected.len() > 1 {
-            format!("client #{}", process + 1)
-        } else {
-            "client".to_string()
-        };
+        let who = if expected.len() > 1 { format!("client #{}", process + 1) } else { "client".to_string() };
         if !output.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr.lines().last().unwrap_or("(nothing on stderr)");
@@ -78,9 +65,9 @@ pub fn check_delivery(
         for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
             match serde_json::from_str::<ClientReport>(line) {
                 Ok(report) => reports.push(report),
-                Err(err) => problems.push(format!(
-                    "{who} printed a line that is not a JSON report ({err}): {line:?}"
-                )),
+                Err(err) => {
+                    problems.push(format!("{who} printed a line that is not a JSON report ({err}): {line:?}"))
+                }
             }
         }
         if reports.len() != payloads.len() {
@@ -94,7 +81,9 @@ pub fn check_delivery(
         for (index, (report, payload)) in reports.iter().zip(payloads).enumerate() {
             let n = index + 1;
             let want = Digest::of(&payload.bytes);
-            let (want_sha, want_seq) = (want.sha256_hex(), if mode == Mode::Raw { 1 } else { n as u64 });
+            // Framed and UDP number the messages of one connection (socket); raw has one each.
+            let numbered = mode == Mode::Framed || transport == Transport::Udp;
+            let (want_sha, want_seq) = (want.sha256_hex(), if numbered { n as u64 } else { 1 });
             let mut problem = |p: String| problems.push(format!("{who}, message {n}: {p}"));
             if report.len != want.len || report.sha256 != want_sha {
                 problem(format!(
@@ -102,24 +91,26 @@ pub fn check_delivery(
                     report.len, report.sha256, want.len
                 ));
             }
-            let want_ack = if mode == Mode::Framed {
-                AckCheck::Verified
-            } else {
-                AckCheck::None
-            };
+            let want_ack = if numbered { AckCheck::Verified } else { AckCheck::None };
+            if report.transport != transport {
+                problem(format!("report says transport {}; expected {transport}", report.transport));
+            }
             if report.mode != mode || report.ack != want_ack || report.seq != want_seq {
                 problem(format!(
                     "report says mode {} seq {} ack {:?}; expected mode {mode} seq {want_seq} ack {want_ack:?}",
                     report.mode, report.seq, report.ack
                 ));
             }
-            let Some(got) = logged.remove(&(report.local.clone(), report.seq)) else {
-                problem(format!(
-                    "the server never logged message {} from {}",
-                    report.seq, report.local
-                ));
+            let Some(got) = logged.get_mut(&report.local).and_then(VecDeque::pop_front) else {
+                problem(format!("the server never logged message {} from {}", report.seq, report.local));
                 continue;
             };
+            if got.seq != report.seq {
+                problem(format!(
+                    "the server logged it as message {} of its connection, not {}",
+                    got.seq, report.seq
+                ));
+            }
             if got.len != want.len || got.sha256 != want_sha {
                 let bytes = received.get(&(report.local.clone(), report.seq)).cloned();
                 let diff = match bytes.or_else(|| got.text.clone().map(String::into_bytes)) {
@@ -130,21 +121,17 @@ pub fn check_delivery(
                     "the server received {} bytes sha256 {} instead of {} bytes sha256 {want_sha}\n{diff}",
                     got.len, got.sha256, want.len
                 ));
-            } else if let Some(text) = payload
-                .text()
-                .filter(|t| t.len() <= interop_wire::display::PRINT_LIMIT)
+            } else if let Some(text) =
+                payload.text().filter(|t| t.len() <= interop_wire::display::PRINT_LIMIT)
                 && got.text.as_deref() != Some(text)
             {
-                problem(format!(
-                    "the server's text {:?} differs from the payload {text:?}",
-                    got.text
-                ));
+                problem(format!("the server's text {:?} differs from the payload {text:?}", got.text));
             }
             // Raw: one connection per message, opened in order. Framed: all on one connection.
-            let in_order = match (mode, previous_conn) {
-                (_, None) => true,
-                (Mode::Raw, Some(prev)) => got.conn > prev,
-                (Mode::Framed, Some(prev)) => got.conn == prev,
+            let in_order = match previous_conn {
+                None => true,
+                Some(prev) if numbered => got.conn == prev,
+                Some(prev) => got.conn > prev,
             };
             if !in_order {
                 problem(format!(
@@ -156,9 +143,11 @@ pub fn check_delivery(
         }
     }
 
-    let mut extra: Vec<_> = logged.into_iter().collect();
-    extra.sort_by_key(|(_, l)| l.conn);
-    for ((peer, seq), got) in extra {
+    let mut extra: Vec<_> =
+        logged.into_iter().flat_map(|(peer, l)| l.into_iter().map(move |l| (peer.clone(), l))).collect();
+    extra.sort_by_key(|(_, l)| (l.conn, l.seq));
+    for (peer, got) in extra {
+        let seq = got.seq;
         problems.push(format!(
             "the server logged a message no client reported: {peer} seq {seq}, {} bytes sha256 {}",
             got.len, got.sha256
@@ -170,11 +159,8 @@ pub fn check_delivery(
 /// Where two byte strings first differ, with a short hex and text window of both sides.
 pub fn byte_diff(expected: &[u8], received: &[u8]) -> String {
     const WINDOW: usize = 8;
-    let at = expected
-        .iter()
-        .zip(received)
-        .position(|(a, b)| a != b)
-        .unwrap_or(expected.len().min(received.len()));
+    let at =
+        expected.iter().zip(received).position(|(a, b)| a != b).unwrap_or(expected.len().min(received.len()));
     let headline = match (at == received.len(), at == expected.len()) {
         (true, true) => return "the bytes are identical".into(),
         (true, false) => format!(
@@ -194,17 +180,9 @@ pub fn byte_diff(expected: &[u8], received: &[u8]) -> String {
     let window = |bytes: &[u8]| {
         let slice = &bytes[from.min(bytes.len())..(at + WINDOW).min(bytes.len())];
         let hex: Vec<String> = slice.iter().map(|b| format!("{b:02x}")).collect();
-        format!(
-            "@{from}: {:<48} \"{}\"",
-            hex.join(" "),
-            interop_wire::display::escape(slice)
-        )
+        format!("@{from}: {:<48} \"{}\"", hex.join(" "), interop_wire::display::escape(slice))
     };
-    format!(
-        "{headline}\n  expected {}\n  received {}",
-        window(expected),
-        window(received)
-    )
+    format!("{headline}\n  expected {}\n  received {}", window(expected), window(received))
 }
 
 #[cfg(test)]
@@ -216,19 +194,12 @@ mod tests {
     use std::time::Duration;
 
     fn payload(text: &str) -> Payload {
-        Payload {
-            bytes: text.as_bytes().to_vec(),
-            via: Via::Arg,
-        }
+        Payload { bytes: text.as_bytes().to_vec(), via: Via::Arg }
     }
 
     fn report(local: &str, seq: u64, bytes: &[u8], mode: Mode) -> String {
         let digest = Digest::of(bytes);
-        let ack = if mode == Mode::Framed {
-            AckCheck::Verified
-        } else {
-            AckCheck::None
-        };
+        let ack = if mode == Mode::Framed { AckCheck::Verified } else { AckCheck::None };
         let report = ClientReport {
             seq,
             local: local.into(),
@@ -237,16 +208,13 @@ mod tests {
             len: digest.len,
             sha256: digest.sha256_hex(),
             ack,
+            transport: Transport::Tcp,
         };
         serde_json::to_string(&report).unwrap()
     }
 
     fn client(code: i32, lines: &[String]) -> Output {
-        let stdout = lines
-            .iter()
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
-            .into_bytes();
+        let stdout = lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes();
         Output {
             status: Some(ExitStatus::from_raw(code << 8)),
             stdout,
@@ -283,16 +251,10 @@ mod tests {
     #[test]
     fn exact_framed_delivery_passes() {
         let expected = vec![vec![payload("a"), payload("b")]];
-        let out = client(
-            0,
-            &[
-                report("c:1", 1, b"a", Mode::Framed),
-                report("c:1", 2, b"b", Mode::Framed),
-            ],
-        );
+        let out = client(0, &[report("c:1", 1, b"a", Mode::Framed), report("c:1", 2, b"b", Mode::Framed)]);
         let server = [logged(1, "c:1", 1, b"a"), logged(1, "c:1", 2, b"b")];
         assert_eq!(
-            check_delivery(Mode::Framed, &expected, &[out], &server, &HashMap::new()),
+            check_delivery((Mode::Framed, Transport::Tcp), &expected, &[out], &server, &HashMap::new()),
             Vec::<String>::new()
         );
     }
@@ -302,12 +264,10 @@ mod tests {
         let expected = vec![vec![payload("abc")]];
         let out = client(0, &[report("c:1", 1, b"abc", Mode::Raw)]);
         let server = [logged(1, "c:1", 1, b"ab")];
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &server, &HashMap::new());
+        let problems =
+            check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &server, &HashMap::new());
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].contains("the server received 2 bytes"),
-            "{problems:?}"
-        );
+        assert!(problems[0].contains("the server received 2 bytes"), "{problems:?}");
     }
 
     #[test]
@@ -315,66 +275,45 @@ mod tests {
         let expected = vec![vec![payload("abc")]];
         let out = client(0, &[report("c:1", 1, b"abd", Mode::Raw)]);
         let server = [logged(1, "c:1", 1, b"abd")];
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &server, &HashMap::new());
-        assert!(
-            problems.iter().any(|p| p.contains("but the payload is 3 bytes")),
-            "{problems:?}"
-        );
+        let problems =
+            check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &server, &HashMap::new());
+        assert!(problems.iter().any(|p| p.contains("but the payload is 3 bytes")), "{problems:?}");
     }
 
     #[test]
     fn missing_extra_and_out_of_order_messages_are_each_named() {
         let expected = vec![vec![payload("a"), payload("b")]];
-        let out = client(
-            0,
-            &[
-                report("c:1", 1, b"a", Mode::Raw),
-                report("c:2", 1, b"b", Mode::Raw),
-            ],
-        );
+        let out = client(0, &[report("c:1", 1, b"a", Mode::Raw), report("c:2", 1, b"b", Mode::Raw)]);
         // b arrived on an earlier connection than a; and a stranger's message is in the log.
-        let server = [
-            logged(2, "c:1", 1, b"a"),
-            logged(1, "c:2", 1, b"b"),
-            logged(3, "x:9", 1, b"zzz"),
-        ];
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &server, &HashMap::new());
-        assert!(
-            problems.iter().any(|p| p.contains("out of order")),
-            "{problems:?}"
-        );
-        assert!(
-            problems.iter().any(|p| p.contains("no client reported: x:9")),
-            "{problems:?}"
-        );
+        let server = [logged(2, "c:1", 1, b"a"), logged(1, "c:2", 1, b"b"), logged(3, "x:9", 1, b"zzz")];
+        let problems =
+            check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &server, &HashMap::new());
+        assert!(problems.iter().any(|p| p.contains("out of order")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("no client reported: x:9")), "{problems:?}");
 
         let out = client(0, &[report("c:1", 1, b"a", Mode::Raw)]);
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &[], &HashMap::new());
+        let problems = check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &[], &HashMap::new());
         assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("reported 1 deliveries, the case sent 2")),
+            problems.iter().any(|p| p.contains("reported 1 deliveries, the case sent 2")),
             "{problems:?}"
         );
-        assert!(
-            problems.iter().any(|p| p.contains("never logged")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.contains("never logged")), "{problems:?}");
     }
 
     #[test]
     fn a_failing_client_and_a_server_error_fail_the_cell() {
         let expected = vec![vec![payload("a")]];
-        let server = [ServerEvent::Error {
-            conn: Some(1),
-            peer: Some("c:1".into()),
-            error: "truncated".into(),
-        }];
-        let problems = check_delivery(Mode::Raw, &expected, &[client(3, &[])], &server, &HashMap::new());
+        let server =
+            [ServerEvent::Error { conn: Some(1), peer: Some("c:1".into()), error: "truncated".into() }];
+        let problems = check_delivery(
+            (Mode::Raw, Transport::Tcp),
+            &expected,
+            &[client(3, &[])],
+            &server,
+            &HashMap::new(),
+        );
         assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("client failed (exit code 3): error: boom")),
+            problems.iter().any(|p| p.contains("client failed (exit code 3): error: boom")),
             "{problems:?}"
         );
         assert!(problems.iter().any(|p| p.contains("truncated")), "{problems:?}");
@@ -388,7 +327,8 @@ mod tests {
         if let ServerEvent::Message { text, .. } = &mut event {
             *text = Some("hello".into());
         }
-        let problems = check_delivery(Mode::Raw, &expected, &[out], &[event], &HashMap::new());
+        let problems =
+            check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &[event], &HashMap::new());
         assert!(problems.iter().any(|p| p.contains("text")), "{problems:?}");
     }
 }

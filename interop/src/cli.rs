@@ -165,11 +165,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
                 }
             };
             let prepared = prepare_implementations(&manifest, &all, &workspace.places, &show).await;
-            Ok(if prepared.broken.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            })
+            Ok(if prepared.broken.is_empty() { EXIT_OK } else { EXIT_FAILED })
         }),
         Command::Client { name, args } => runtime.block_on(async {
             let Some(client) = manifest.get(&name).filter(|i| i.role == Role::Client) else {
@@ -186,43 +182,25 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
                 .current_dir(&spec.cwd)
                 .status()
                 .with_context(|| format!("cannot run `{}`", spec.shell()))?;
-            Ok(status
-                .code()
-                .and_then(|c| u8::try_from(c).ok())
-                .unwrap_or(EXIT_FAILED))
+            Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(EXIT_FAILED))
         }),
         Command::Run(args) => runtime.block_on(run_command(&manifest, manifest_arg, &workspace, args)),
-        Command::Repro {
-            cell,
-            script: as_script,
-        } => {
+        Command::Repro { cell, script: as_script } => {
             let cells = select(&manifest, &Selection::default())?;
             let Some(cell) = cells.into_iter().find(|c| c.name() == cell) else {
                 bail!("no cell {cell:?}; `interop list` shows servers, clients and cases");
             };
             runtime.block_on(async {
-                let context = prepare(
-                    &manifest,
-                    std::slice::from_ref(&cell),
-                    workspace.places.clone(),
-                    &|_| {},
-                )
-                .await;
+                let context =
+                    prepare(&manifest, std::slice::from_ref(&cell), workspace.places.clone(), &|_| {}).await;
                 if as_script {
                     print!("{}", script::script(&context, &[cell]));
                     return Ok(EXIT_OK);
                 }
-                let options = RunOptions {
-                    record: true,
-                    ..RunOptions::default()
-                };
+                let options = RunOptions { record: true, ..RunOptions::default() };
                 let report = crate::runner::run_cell(&context, &cell, &options, &|_| {}).await;
                 print!("{}", script::explain(&report));
-                Ok(if report.status.fails_run() {
-                    EXIT_FAILED
-                } else {
-                    EXIT_OK
-                })
+                Ok(if report.status.fails_run() { EXIT_FAILED } else { EXIT_OK })
             })
         }
         Command::Script(selection) => {
@@ -264,10 +242,7 @@ async fn doctor_command(manifest: &Manifest) -> anyhow::Result<u8> {
             ToolCheck::Found(version) => println!("ok       {:<8} {version}  (for {needed})", row.name),
             ToolCheck::Missing(why) => {
                 missing = true;
-                println!(
-                    "MISSING  {:<8} {why}  (for {needed})\n         install: {}",
-                    row.name, row.install
-                );
+                println!("MISSING  {:<8} {why}  (for {needed})\n         install: {}", row.name, row.install);
             }
         }
     }
@@ -297,15 +272,11 @@ async fn run_command(
     args: RunArgs,
 ) -> anyhow::Result<u8> {
     let cells = select(manifest, &args.selection)?;
-    let known_path = args
-        .known_failures
-        .clone()
-        .unwrap_or_else(|| workspace.places.root.join(KNOWN_FAILURES_FILE));
+    let known_path =
+        args.known_failures.clone().unwrap_or_else(|| workspace.places.root.join(KNOWN_FAILURES_FILE));
     let known = KnownFailures::load(&known_path, args.known_failures.is_some())?;
-    let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |j| j as usize,
-    );
+    let jobs =
+        args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
     let options = RunOptions {
         jobs,
         retries: args.retries,
@@ -332,11 +303,7 @@ async fn run_command(
     if args.update_known_failures {
         let updated = known.from_run(&report.cells);
         updated.save(&known_path)?;
-        println!(
-            "wrote {} ({} entries)",
-            known_path.display(),
-            updated.entries.len()
-        );
+        println!("wrote {} ({} entries)", known_path.display(), updated.entries.len());
     }
     Ok(if report.failed() { EXIT_FAILED } else { EXIT_OK })
 }
@@ -376,13 +343,7 @@ pub fn list(manifest: &Manifest) -> String {
         let _ = writeln!(out, "{title}:");
         for imp in manifest.with_role(role) {
             let modes: Vec<&str> = imp.modes.iter().map(|m| m.as_str()).collect();
-            let _ = writeln!(
-                out,
-                "  {:<14} {:<8} modes: {}",
-                imp.name,
-                imp.language,
-                modes.join(", ")
-            );
+            let _ = writeln!(out, "  {:<14} {:<8} modes: {}", imp.name, imp.language, modes.join(", "));
         }
     }
     let _ = writeln!(out, "cases:");

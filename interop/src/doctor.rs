@@ -16,9 +16,7 @@ pub enum ToolCheck {
 /// Runs the tool's version command (bounded to 30 s; a JVM's first start can be slow).
 pub async fn check_tool(tool: &Tool) -> ToolCheck {
     let spec = CommandSpec {
-        argv: std::iter::once(tool.command.clone())
-            .chain(tool.version_args.iter().cloned())
-            .collect(),
+        argv: std::iter::once(tool.command.clone()).chain(tool.version_args.iter().cloned()).collect(),
         env: Vec::new(),
         cwd: std::env::temp_dir(),
     };
@@ -32,19 +30,9 @@ pub async fn check_tool(tool: &Tool) -> ToolCheck {
         }
         Ok(out) => {
             // Java prints its version on stderr; most tools use stdout.
-            let text = String::from_utf8_lossy(if out.stdout.is_empty() {
-                &out.stderr
-            } else {
-                &out.stdout
-            })
-            .into_owned();
-            ToolCheck::Found(
-                text.lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            )
+            let text = String::from_utf8_lossy(if out.stdout.is_empty() { &out.stderr } else { &out.stdout })
+                .into_owned();
+            ToolCheck::Found(text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string())
         }
     }
 }

@@ -57,10 +57,7 @@ impl KnownFailures {
             .map_err(|err| KnownError::Parse(path.display().to_string(), err.to_string()))?;
         for entry in &list.entries {
             glob::Pattern::new(&entry.cell).map_err(|err| {
-                KnownError::Parse(
-                    path.display().to_string(),
-                    format!("cell {:?}: {err}", entry.cell),
-                )
+                KnownError::Parse(path.display().to_string(), format!("cell {:?}: {err}", entry.cell))
             })?;
         }
         Ok(list)
@@ -68,9 +65,7 @@ impl KnownFailures {
 
     /// The entry that applies to cell `name`.
     pub fn find(&self, name: &str) -> Option<&KnownEntry> {
-        self.entries
-            .iter()
-            .find(|e| glob::Pattern::new(&e.cell).is_ok_and(|p| p.matches(name)))
+        self.entries.iter().find(|e| glob::Pattern::new(&e.cell).is_ok_and(|p| p.matches(name)))
     }
 
     /// Applies the list to a cell whose attempts gave `status` (Pass, Fail or Flaky) and `reason`.
@@ -110,10 +105,7 @@ impl KnownFailures {
     /// `why` of entries that still apply; passing cells lose theirs.
     pub fn from_run(&self, cells: &[CellReport]) -> KnownFailures {
         let mut entries = Vec::new();
-        for cell in cells
-            .iter()
-            .filter(|c| matches!(c.status, Status::Fail | Status::Known))
-        {
+        for cell in cells.iter().filter(|c| matches!(c.status, Status::Fail | Status::Known)) {
             let old = self.find(&cell.name);
             // A known cell keeps its entry as it was (it may be a pattern covering several).
             if cell.status == Status::Known
@@ -126,10 +118,7 @@ impl KnownFailures {
             }
             let reason = cell.reason.as_deref().unwrap_or("");
             // A reason that "failed differently" starts with our own preamble; record the real one.
-            let reason = reason
-                .split_once("):\n")
-                .filter(|_| old.is_some())
-                .map_or(reason, |(_, r)| r);
+            let reason = reason.split_once("):\n").filter(|_| old.is_some()).map_or(reason, |(_, r)| r);
             entries.push(KnownEntry {
                 cell: cell.name.clone(),
                 failure: stable_prefix(reason),
@@ -207,11 +196,8 @@ mod tests {
 
     #[test]
     fn failing_the_expected_way_is_known() {
-        let mut c = cell(
-            "s/tutorial/large",
-            Status::Fail,
-            Some("client, message 1: the server received 1024 bytes"),
-        );
+        let mut c =
+            cell("s/tutorial/large", Status::Fail, Some("client, message 1: the server received 1024 bytes"));
         list().classify(&mut c, "k.toml");
         assert_eq!(c.status, Status::Known);
         assert_eq!(c.known.unwrap().why, "the tutorial server reads once");
@@ -219,18 +205,10 @@ mod tests {
 
     #[test]
     fn failing_another_way_still_fails() {
-        let mut c = cell(
-            "s/tutorial/large",
-            Status::Fail,
-            Some("client failed (exit code 4): timeout"),
-        );
+        let mut c = cell("s/tutorial/large", Status::Fail, Some("client failed (exit code 4): timeout"));
         list().classify(&mut c, "k.toml");
         assert_eq!(c.status, Status::Fail);
-        assert!(
-            c.reason
-                .unwrap()
-                .starts_with("failed differently from its entry in k.toml")
-        );
+        assert!(c.reason.unwrap().starts_with("failed differently from its entry in k.toml"));
     }
 
     #[test]
@@ -249,11 +227,7 @@ mod tests {
     #[test]
     fn update_records_failures_with_stable_prefixes_and_keeps_reasons() {
         let cells = [
-            cell(
-                "s/tutorial/large",
-                Status::Known,
-                Some("client, message 1: the server received 5 bytes"),
-            ),
+            cell("s/tutorial/large", Status::Known, Some("client, message 1: the server received 5 bytes")),
             cell(
                 "s/java/hello",
                 Status::Fail,
@@ -265,20 +239,12 @@ mod tests {
         assert_eq!(updated.entries.len(), 2);
         assert_eq!(updated.entries[0], list().entries[0]);
         assert_eq!(updated.entries[1].cell, "s/java/hello");
-        assert_eq!(
-            updated.entries[1].failure,
-            "the server never logged message 1 from "
-        );
+        assert_eq!(updated.entries[1].failure, "the server never logged message 1 from ");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.toml");
         updated.save(&path).unwrap();
         assert_eq!(KnownFailures::load(&path, true).unwrap(), updated);
-        assert!(
-            KnownFailures::load(&dir.path().join("none.toml"), false)
-                .unwrap()
-                .entries
-                .is_empty()
-        );
+        assert!(KnownFailures::load(&dir.path().join("none.toml"), false).unwrap().entries.is_empty());
         assert!(KnownFailures::load(&dir.path().join("none.toml"), true).is_err());
     }
 }

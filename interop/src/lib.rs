@@ -52,26 +52,15 @@ impl Workspace {
         let manifest = manifest.map(Path::to_path_buf).unwrap_or_else(|| {
             let from_env = std::env::var_os("INTEROP_ROOT").map(PathBuf::from);
             let from_cwd = std::env::current_dir().ok().and_then(|cwd| {
-                cwd.ancestors()
-                    .find(|d| d.join(MANIFEST_FILE).is_file())
-                    .map(Path::to_path_buf)
+                cwd.ancestors().find(|d| d.join(MANIFEST_FILE).is_file()).map(Path::to_path_buf)
             });
-            let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .map(Path::to_path_buf);
-            from_env
-                .or(from_cwd)
-                .or(built_from)
-                .unwrap_or_default()
-                .join(MANIFEST_FILE)
+            let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);
+            from_env.or(from_cwd).or(built_from).unwrap_or_default().join(MANIFEST_FILE)
         });
         let manifest = std::path::absolute(&manifest).unwrap_or(manifest);
         let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
         let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
         let target = std::path::absolute(&target).unwrap_or(target);
-        Workspace {
-            manifest,
-            places: Placeholders { root, target },
-        }
+        Workspace { manifest, places: Placeholders { root, target } }
     }
 }

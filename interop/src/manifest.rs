@@ -60,6 +60,10 @@ pub struct Implementation {
     pub tools: Vec<String>,
     /// Modes it implements; cases in other modes are reported unsupported.
     pub modes: Vec<Mode>,
+    /// What else it implements, of `ipv6`, `unix`, `udp` (transports) and `pipeline`,
+    /// `half-close` (client options); cases needing anything else are reported unsupported.
+    #[serde(default)]
+    pub supports: Vec<String>,
     /// How to build it; absent when there is nothing to build.
     pub build: Option<Build>,
     /// How to run it.
@@ -122,33 +126,22 @@ pub enum ManifestError {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
         Manifest::parse(&text).map_err(|err| match err {
-            ManifestError::Parse { source, .. } => ManifestError::Parse {
-                path: path.to_owned(),
-                source,
-            },
-            ManifestError::Invalid { message, .. } => ManifestError::Invalid {
-                path: path.to_owned(),
-                message,
-            },
+            ManifestError::Parse { source, .. } => ManifestError::Parse { path: path.to_owned(), source },
+            ManifestError::Invalid { message, .. } => {
+                ManifestError::Invalid { path: path.to_owned(), message }
+            }
             other => other,
         })
     }
 
     /// Parses and validates manifest text.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|source| ManifestError::Parse {
-            path: PathBuf::new(),
-            source: Box::new(source),
-        })?;
-        manifest.validate().map_err(|message| ManifestError::Invalid {
-            path: PathBuf::new(),
-            message,
-        })?;
+        let manifest: Manifest = toml::from_str(text)
+            .map_err(|source| ManifestError::Parse { path: PathBuf::new(), source: Box::new(source) })?;
+        manifest.validate().map_err(|message| ManifestError::Invalid { path: PathBuf::new(), message })?;
         Ok(manifest)
     }
 
@@ -169,6 +162,14 @@ impl Manifest {
             }
             if imp.build.as_ref().is_some_and(|b| b.command.is_empty()) {
                 return Err(format!("implementation {:?}: build.command is empty", imp.name));
+            }
+            let known: Vec<&str> = crate::cases::Need::ALL.iter().map(|n| n.as_str()).collect();
+            if let Some(bad) = imp.supports.iter().find(|s| !known.contains(&s.as_str())) {
+                return Err(format!(
+                    "implementation {:?} supports {bad:?}, which is none of {}",
+                    imp.name,
+                    known.join(", ")
+                ));
             }
             if let Some(tool) = imp.tools.iter().find(|t| !self.tools.contains_key(*t)) {
                 return Err(format!(
@@ -240,45 +241,24 @@ mod tests {
         assert_eq!(python.role, Role::Client);
         assert_eq!(python.modes, vec![Mode::Raw, Mode::Framed]);
         assert!(python.build.is_none());
-        let places = Placeholders {
-            root: "/r".into(),
-            target: "/r/target".into(),
-        };
-        assert_eq!(
-            places.expand("python", &python.run.env["PYTHONPATH"]),
-            "/r/python-client/src"
-        );
-        assert_eq!(
-            places.expand("java", "{out}/classes"),
-            "/r/target/interop/build/java/classes"
-        );
+        let places = Placeholders { root: "/r".into(), target: "/r/target".into() };
+        assert_eq!(places.expand("python", &python.run.env["PYTHONPATH"]), "/r/python-client/src");
+        assert_eq!(places.expand("java", "{out}/classes"), "/r/target/interop/build/java/classes");
     }
 
     #[test]
     fn rejects_unknown_tools_duplicates_and_typos() {
         let unknown_tool = GOOD.replace(r#"tools = ["python3"]"#, r#"tools = ["pyhton3"]"#);
-        assert!(
-            Manifest::parse(&unknown_tool)
-                .unwrap_err()
-                .to_string()
-                .contains("pyhton3")
-        );
+        assert!(Manifest::parse(&unknown_tool).unwrap_err().to_string().contains("pyhton3"));
         let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[implementation]]").unwrap()..]);
-        assert!(
-            Manifest::parse(&twice)
-                .unwrap_err()
-                .to_string()
-                .contains("defined twice")
-        );
+        assert!(Manifest::parse(&twice).unwrap_err().to_string().contains("defined twice"));
         let typo = GOOD.replace("modes =", "mode =");
         assert!(Manifest::parse(&typo).is_err());
     }
 
     #[test]
     fn the_repository_manifest_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(MANIFEST_FILE);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(MANIFEST_FILE);
         let manifest = Manifest::load(&path).unwrap();
         assert!(manifest.with_role(Role::Server).count() >= 1);
         assert!(manifest.with_role(Role::Client).count() >= 3);

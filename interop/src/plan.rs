@@ -21,17 +21,32 @@ impl Cell {
         format!("{}/{}/{}", self.server.name, self.client.name, self.case.name)
     }
 
-    /// Why this cell cannot run, when the case's mode is one the server or client lacks.
+    /// Why this cell cannot run: the case needs a mode, transport or option that its server or
+    /// client does not declare in the manifest.
     pub fn unsupported(&self) -> Option<String> {
-        [&self.server, &self.client]
-            .into_iter()
-            .find(|imp| !imp.modes.contains(&self.case.mode))
-            .map(|imp| {
-                format!(
+        let mut roles = vec![&self.client];
+        if self.case.kind.uses_server() {
+            roles.insert(0, &self.server);
+        }
+        for imp in roles {
+            if !imp.modes.contains(&self.case.mode) {
+                return Some(format!(
                     "{} does not support {} mode (see interop.toml)",
                     imp.name, self.case.mode
-                )
-            })
+                ));
+            }
+            let is_server = imp.role == crate::manifest::Role::Server;
+            for need in self.case.needs.iter().filter(|n| !is_server || n.server_too()) {
+                if !imp.supports.iter().any(|s| s == need.as_str()) {
+                    return Some(format!(
+                        "{} does not support {} (see interop.toml)",
+                        imp.name,
+                        need.as_str()
+                    ));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -57,16 +72,10 @@ pub struct UnknownName {
 
 /// All cells the filter selects, ordered server, client, case (manifest and catalogue order).
 pub fn plan(manifest: &Manifest, filter: &Filter) -> Result<Vec<Cell>, UnknownName> {
-    let servers = select(
-        "server",
-        manifest.with_role(Role::Server).map(|i| (i.name.as_str(), i)),
-        &filter.servers,
-    )?;
-    let clients = select(
-        "client",
-        manifest.with_role(Role::Client).map(|i| (i.name.as_str(), i)),
-        &filter.clients,
-    )?;
+    let servers =
+        select("server", manifest.with_role(Role::Server).map(|i| (i.name.as_str(), i)), &filter.servers)?;
+    let clients =
+        select("client", manifest.with_role(Role::Client).map(|i| (i.name.as_str(), i)), &filter.clients)?;
     let all_cases = catalogue();
     let cases = select("case", all_cases.iter().map(|c| (c.name, c)), &filter.cases)?;
     let cases: Vec<Arc<Case>> = cases.into_iter().map(|c| Arc::new(c.clone())).collect();
@@ -76,11 +85,7 @@ pub fn plan(manifest: &Manifest, filter: &Filter) -> Result<Vec<Cell>, UnknownNa
         for client in &clients {
             let client = Arc::new((*client).clone());
             for case in &cases {
-                cells.push(Cell {
-                    server: server.clone(),
-                    client: client.clone(),
-                    case: case.clone(),
-                });
+                cells.push(Cell { server: server.clone(), client: client.clone(), case: case.clone() });
             }
         }
     }
@@ -95,11 +100,7 @@ fn select<'a, T>(
     let items: Vec<(&str, &T)> = items.collect();
     if let Some(name) = wanted.iter().find(|w| !items.iter().any(|(n, _)| n == w)) {
         let known = items.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
-        return Err(UnknownName {
-            kind,
-            name: name.clone(),
-            known,
-        });
+        return Err(UnknownName { kind, name: name.clone(), known });
     }
     Ok(items
         .into_iter()

@@ -25,17 +25,10 @@ pub struct CommandSpec {
 impl CommandSpec {
     /// A shell line that runs the same command: `cd DIR && VAR=value program args…`.
     pub fn shell(&self) -> String {
-        let mut words: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", shell_words::quote(v)))
-            .collect();
+        let mut words: Vec<String> =
+            self.env.iter().map(|(k, v)| format!("{k}={}", shell_words::quote(v))).collect();
         words.extend(self.argv.iter().map(|a| shell_words::quote(a).into_owned()));
-        format!(
-            "cd {} && {}",
-            shell_words::quote(&self.cwd.to_string_lossy()),
-            words.join(" ")
-        )
+        format!("cd {} && {}", shell_words::quote(&self.cwd.to_string_lossy()), words.join(" "))
     }
 
     /// Starts the command in a new process group, stdin closed, stdout and stderr piped.
@@ -85,10 +78,7 @@ impl Output {
     pub fn status_text(&self) -> String {
         use std::os::unix::process::ExitStatusExt as _;
         match self.status {
-            None => format!(
-                "timed out after {:.1} s and was killed",
-                self.duration.as_secs_f64()
-            ),
+            None => format!("timed out after {:.1} s and was killed", self.duration.as_secs_f64()),
             Some(s) => match (s.code(), s.signal()) {
                 (Some(code), _) => format!("exit code {code}"),
                 (None, Some(signal)) => format!("killed by signal {signal}"),
@@ -124,10 +114,7 @@ pub async fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<ExitStat
         return status.ok();
     }
     signal_group(child, Signal::SIGTERM);
-    if tokio::time::timeout(Duration::from_millis(500), child.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_millis(500), child.wait()).await.is_err() {
         signal_group(child, Signal::SIGKILL);
         let _ = child.wait().await;
     } else {
@@ -157,18 +144,12 @@ mod tests {
     use super::*;
 
     fn sh(script: &str) -> CommandSpec {
-        CommandSpec {
-            argv: vec!["sh".into(), "-c".into(), script.into()],
-            env: vec![],
-            cwd: "/".into(),
-        }
+        CommandSpec { argv: vec!["sh".into(), "-c".into(), script.into()], env: vec![], cwd: "/".into() }
     }
 
     #[tokio::test]
     async fn collects_output_and_status() {
-        let out = run_to_end(&sh("echo out; echo err >&2; exit 3"), Duration::from_secs(10))
-            .await
-            .unwrap();
+        let out = run_to_end(&sh("echo out; echo err >&2; exit 3"), Duration::from_secs(10)).await.unwrap();
         assert_eq!(
             (out.code(), out.stdout.as_slice(), out.stderr.as_slice()),
             (Some(3), &b"out\n"[..], &b"err\n"[..])
@@ -178,9 +159,8 @@ mod tests {
     #[tokio::test]
     async fn a_timeout_kills_the_whole_group_including_grandchildren() {
         // The grandchild holds stdout open; if it survived, draining stdout would never end.
-        let out = run_to_end(&sh("sleep 30 & sleep 30; echo never"), Duration::from_millis(200))
-            .await
-            .unwrap();
+        let out =
+            run_to_end(&sh("sleep 30 & sleep 30; echo never"), Duration::from_millis(200)).await.unwrap();
         assert!(out.status.is_none());
         assert!(out.duration < Duration::from_secs(10), "{:?}", out.duration);
         assert!(out.status_text().starts_with("timed out"));
@@ -193,9 +173,6 @@ mod tests {
             env: vec![("A".into(), "x y".into())],
             cwd: "/tmp/a b".into(),
         };
-        assert_eq!(
-            spec.shell(),
-            r#"cd '/tmp/a b' && A='x y' prog 'two words' 'it'\''s'"#
-        );
+        assert_eq!(spec.shell(), r#"cd '/tmp/a b' && A='x y' prog 'two words' 'it'\''s'"#);
     }
 }

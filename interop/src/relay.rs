@@ -71,9 +71,7 @@ impl fmt::Debug for Recorded {
 
 impl fmt::Debug for Relay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Relay")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("Relay").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -115,12 +113,7 @@ impl Relay {
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let entries = Arc::new(Mutex::new(Vec::new()));
         let acceptor = tokio::spawn(accept_loop(listener, upstream, phase_rx, Arc::clone(&entries)));
-        Ok(Relay {
-            addr,
-            phase,
-            acceptor,
-            entries,
-        })
+        Ok(Relay { addr, phase, acceptor, entries })
     }
 
     /// The address clients should connect to.
@@ -131,21 +124,13 @@ impl Relay {
     /// Stops accepting, waits up to `grace` for open relayed connections to finish, then cuts
     /// the rest (resetting both of their sockets), and returns what was recorded, in accept order.
     pub async fn finish(self, grace: Duration) -> Vec<Recorded> {
-        let Relay {
-            phase,
-            acceptor,
-            entries,
-            ..
-        } = self;
+        let Relay { phase, acceptor, entries, .. } = self;
         phase.send_replace(Phase::Stopped);
         // The accept loop stops at once and hands over its tasks; the listener is closed with it.
         let mut tasks = acceptor.await.unwrap_or_default();
         if tokio::time::timeout(grace, join_all(&mut tasks)).await.is_err() {
             phase.send_replace(Phase::Cut);
-            if tokio::time::timeout(CUT_MARGIN, join_all(&mut tasks))
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(CUT_MARGIN, join_all(&mut tasks)).await.is_err() {
                 tasks.shutdown().await;
             }
         }
@@ -163,10 +148,7 @@ impl Relay {
                     relay: entry.relay.unwrap_or(SocketAddr::new(unspecified, 0)),
                     to_server: std::mem::take(&mut entry.to_server),
                     to_client: std::mem::take(&mut entry.to_client),
-                    end: entry
-                        .end
-                        .take()
-                        .unwrap_or_else(|| "cut after grace (task aborted)".to_owned()),
+                    end: entry.end.take().unwrap_or_else(|| "cut after grace (task aborted)".to_owned()),
                 }
             })
             .collect()
@@ -216,9 +198,8 @@ async fn accept_loop(
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    if let Ok(client) = stream
-                        .set_nonblocking(true)
-                        .and_then(|()| TcpStream::from_std(stream))
+                    if let Ok(client) =
+                        stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream))
                     {
                         tasks.spawn(relay_connection(
                             client,
@@ -229,10 +210,7 @@ async fn accept_loop(
                     }
                 }
                 Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
-                    ) => {}
+                    if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted) => {}
                 Err(_) => break,
             }
         }
@@ -392,22 +370,8 @@ async fn relay_streams(
     let clean = {
         let (mut client_read, mut client_write) = client.split();
         let (mut server_read, mut server_write) = server.split();
-        let up = pump(
-            &mut client_read,
-            &mut server_write,
-            &client_broken,
-            &server_broken,
-            entry,
-            true,
-        );
-        let down = pump(
-            &mut server_read,
-            &mut client_write,
-            &server_broken,
-            &client_broken,
-            entry,
-            false,
-        );
+        let up = pump(&mut client_read, &mut server_write, &client_broken, &server_broken, entry, true);
+        let down = pump(&mut server_read, &mut client_write, &server_broken, &client_broken, entry, false);
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
         let mut drain_deadline: Option<Instant> = None;
@@ -521,13 +485,7 @@ pub fn hex_dump(bytes: &[u8], limit: usize) -> String {
             }
         }
         out.push_str(" |");
-        out.extend(line.iter().map(|&b| {
-            if b == b' ' || b.is_ascii_graphic() {
-                char::from(b)
-            } else {
-                '.'
-            }
-        }));
+        out.extend(line.iter().map(|&b| if b == b' ' || b.is_ascii_graphic() { char::from(b) } else { '.' }));
         out.push_str("|\n");
     }
     let text = match std::str::from_utf8(shown) {
@@ -636,16 +594,8 @@ mod tests {
         let data = payload(8 << 20);
         let client = TcpStream::connect(relay.addr()).await.expect("connect");
         let local = client.local_addr().expect("local");
-        let got = timeout(LIMIT, exchange(client, data.clone()))
-            .await
-            .expect("in time")
-            .expect("exchange");
-        assert!(
-            got == data,
-            "echo differs: {} bytes back of {}",
-            got.len(),
-            data.len()
-        );
+        let got = timeout(LIMIT, exchange(client, data.clone())).await.expect("in time").expect("exchange");
+        assert!(got == data, "echo differs: {} bytes back of {}", got.len(), data.len());
         let recorded = relay.finish(Duration::from_secs(5)).await;
         assert_eq!(recorded.len(), 1);
         let r = &recorded[0];
@@ -659,9 +609,7 @@ mod tests {
         let upstream = serve(|mut stream, _| async move {
             let mut got = Vec::new();
             if stream.read_to_end(&mut got).await.is_ok() {
-                let _ = stream
-                    .write_all(format!("got {} bytes", got.len()).as_bytes())
-                    .await;
+                let _ = stream.write_all(format!("got {} bytes", got.len()).as_bytes()).await;
             }
         })
         .await;
@@ -669,9 +617,7 @@ mod tests {
         let mut client = TcpStream::connect(relay.addr()).await.expect("connect");
         client.write_all(b"Hello SocketServer!!!").await.expect("write");
         client.shutdown().await.expect("shutdown");
-        let (got, err) = timeout(LIMIT, read_until_end(&mut client))
-            .await
-            .expect("in time");
+        let (got, err) = timeout(LIMIT, read_until_end(&mut client)).await.expect("in time");
         assert!(err.is_none(), "{err:?}");
         assert_eq!(got, b"got 21 bytes");
         let recorded = relay.finish(Duration::from_secs(5)).await;
@@ -689,27 +635,16 @@ mod tests {
                 let _ = stream.write_all(b"hello").await;
                 let _ = stream.shutdown().await;
                 let mut got = Vec::new();
-                let _ = tx.send(
-                    stream
-                        .read_to_end(&mut got)
-                        .await
-                        .map(|_| got)
-                        .map_err(|e| e.kind()),
-                );
+                let _ = tx.send(stream.read_to_end(&mut got).await.map(|_| got).map_err(|e| e.kind()));
             }
         })
         .await;
         let relay = Relay::start(upstream).await.expect("start");
         let mut client = TcpStream::connect(relay.addr()).await.expect("connect");
-        let (got, err) = timeout(LIMIT, read_until_end(&mut client))
-            .await
-            .expect("in time");
+        let (got, err) = timeout(LIMIT, read_until_end(&mut client)).await.expect("in time");
         assert!(err.is_none(), "{err:?}");
         assert_eq!(got, b"hello");
-        client
-            .write_all(b"late data")
-            .await
-            .expect("write after the server's EOF");
+        client.write_all(b"late data").await.expect("write after the server's EOF");
         client.shutdown().await.expect("shutdown");
         let mut rx = rx;
         let server_got = timeout(LIMIT, rx.recv()).await.expect("in time").expect("sent");
@@ -732,19 +667,13 @@ mod tests {
         let relay = Relay::start(upstream).await.expect("start");
         let mut client = TcpStream::connect(relay.addr()).await.expect("connect");
         client.write_all(b"hello").await.expect("write");
-        let (got, err) = timeout(LIMIT, read_until_end(&mut client))
-            .await
-            .expect("in time");
+        let (got, err) = timeout(LIMIT, read_until_end(&mut client)).await.expect("in time");
         assert_eq!(got, b"bye");
         assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::ConnectionReset));
         let recorded = relay.finish(Duration::from_secs(5)).await;
         assert_eq!(recorded[0].to_server, b"hello");
         assert_eq!(recorded[0].to_client, b"bye");
-        assert!(
-            recorded[0].end.starts_with("server reset: "),
-            "{}",
-            recorded[0].end
-        );
+        assert!(recorded[0].end.starts_with("server reset: "), "{}", recorded[0].end);
     }
 
     #[tokio::test]
@@ -771,18 +700,12 @@ mod tests {
         .await
         .expect("in time");
         let _: io::Error = write.expect_err("writing fails on the reset");
-        let (got, err) = timeout(LIMIT, read_until_end(&mut client))
-            .await
-            .expect("in time");
+        let (got, err) = timeout(LIMIT, read_until_end(&mut client)).await.expect("in time");
         // The reset was reported to the failed write; the reply sent before it is still readable.
         assert_eq!(got, b"ERR too-large", "{err:?}");
         let recorded = relay.finish(Duration::from_secs(5)).await;
         assert_eq!(recorded[0].to_client, b"ERR too-large");
-        assert!(
-            recorded[0].end.starts_with("server reset: "),
-            "{}",
-            recorded[0].end
-        );
+        assert!(recorded[0].end.starts_with("server reset: "), "{}", recorded[0].end);
     }
 
     #[tokio::test]
@@ -809,11 +732,7 @@ mod tests {
         assert_eq!(got, b"abc");
         assert_eq!(result, Err(io::ErrorKind::ConnectionReset));
         let recorded = relay.finish(Duration::from_secs(5)).await;
-        assert!(
-            recorded[0].end.starts_with("client reset: "),
-            "{}",
-            recorded[0].end
-        );
+        assert!(recorded[0].end.starts_with("client reset: "), "{}", recorded[0].end);
     }
 
     #[tokio::test]
@@ -824,21 +743,12 @@ mod tests {
         };
         let relay = Relay::start(upstream).await.expect("start");
         let mut client = TcpStream::connect(relay.addr()).await.expect("connect");
-        let (got, err) = timeout(Duration::from_secs(2), read_until_end(&mut client))
-            .await
-            .expect("quickly");
+        let (got, err) = timeout(Duration::from_secs(2), read_until_end(&mut client)).await.expect("quickly");
         assert!(got.is_empty());
         assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::ConnectionReset));
         let recorded = relay.finish(Duration::from_secs(5)).await;
-        assert!(
-            recorded[0].end.starts_with("cannot connect upstream: "),
-            "{}",
-            recorded[0].end
-        );
-        assert_eq!(
-            recorded[0].relay,
-            "0.0.0.0:0".parse::<SocketAddr>().expect("addr")
-        );
+        assert!(recorded[0].end.starts_with("cannot connect upstream: "), "{}", recorded[0].end);
+        assert_eq!(recorded[0].relay, "0.0.0.0:0".parse::<SocketAddr>().expect("addr"));
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -902,24 +812,16 @@ mod tests {
         let mut client = TcpStream::connect(relay.addr()).await.expect("connect");
         client.write_all(b"partial").await.expect("write");
         let mut back = [0u8; 7];
-        timeout(LIMIT, client.read_exact(&mut back))
-            .await
-            .expect("in time")
-            .expect("echo");
+        timeout(LIMIT, client.read_exact(&mut back)).await.expect("in time").expect("echo");
         let grace = Duration::from_millis(300);
         let started = std::time::Instant::now();
         let recorded = relay.finish(grace).await;
         let took = started.elapsed();
-        assert!(
-            took >= grace && took < grace + Duration::from_millis(1500),
-            "{took:?}"
-        );
+        assert!(took >= grace && took < grace + Duration::from_millis(1500), "{took:?}");
         assert_eq!(recorded[0].to_server, b"partial");
         assert_eq!(recorded[0].to_client, b"partial");
         assert_eq!(recorded[0].end, "cut after grace");
-        let (_, err) = timeout(Duration::from_secs(2), read_until_end(&mut client))
-            .await
-            .expect("quickly");
+        let (_, err) = timeout(Duration::from_secs(2), read_until_end(&mut client)).await.expect("quickly");
         assert_eq!(err.map(|e| e.kind()), Some(io::ErrorKind::ConnectionReset));
     }
 
@@ -936,11 +838,7 @@ mod tests {
         });
         let started = std::time::Instant::now();
         let recorded = relay.finish(Duration::from_secs(10)).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
         assert_eq!(recorded[0].end, "client closed, then server closed");
         let (got, err) = closer.await.expect("closer");
         assert!(err.is_none());
@@ -1012,11 +910,7 @@ mod tests {
             "30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807"
         );
         assert_eq!(c.client_to_server.dump_limit, 16);
-        assert!(
-            c.client_to_server
-                .dump
-                .ends_with("|Hello SocketServ|\n... (5 more bytes)\n")
-        );
+        assert!(c.client_to_server.dump.ends_with("|Hello SocketServ|\n... (5 more bytes)\n"));
         assert_eq!(c.server_to_client.len, 0);
         assert_eq!(
             c.server_to_client.sha256,
@@ -1024,21 +918,13 @@ mod tests {
         );
         assert_eq!(c.server_to_client.dump, "");
         assert_eq!(c.end, "client closed, then server closed");
-        let big = [Recorded {
-            to_server: payload(300),
-            ..recorded[0].clone()
-        }];
+        let big = [Recorded { to_server: payload(300), ..recorded[0].clone() }];
         let t = transcript(&big, 64);
         assert_eq!(t.connections[0].client_to_server.len, 300);
         assert_eq!(
             t.connections[0].client_to_server.sha256,
             interop_wire::Digest::of(&payload(300)).sha256_hex()
         );
-        assert!(
-            t.connections[0]
-                .client_to_server
-                .dump
-                .ends_with("... (236 more bytes)\n")
-        );
+        assert!(t.connections[0].client_to_server.dump.ends_with("... (236 more bytes)\n"));
     }
 }

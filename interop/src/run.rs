@@ -3,7 +3,7 @@
 //! ([`Attempt`]); nothing here prints.
 
 use crate::build::{BuildStatus, build};
-use crate::cases::{CaseKind, Payload, Via};
+use crate::cases::{Case, CaseKind, Payload, SILENT_MARGIN_MS, Via};
 use crate::check::check_delivery;
 use crate::doctor::{ToolCheck, check_tool};
 use crate::manifest::{Implementation, Manifest, Placeholders};
@@ -13,11 +13,11 @@ use crate::relay::{self, Recorded, Relay};
 use crate::results::{Attempt, ProcessLog};
 use crate::runner::EventKind;
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
-use interop_wire::{Mode, addr_string};
+use interop_wire::{Mode, Transport, addr_string};
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -63,11 +63,7 @@ pub async fn prepare(
             }
         }
     }
-    let Prepared {
-        mut broken,
-        tools,
-        builds,
-    } = prepare_implementations(manifest, &used, &places, on).await;
+    let Prepared { mut broken, tools, builds } = prepare_implementations(manifest, &used, &places, on).await;
     let payload_dir = places.target.join("interop").join("payloads");
     let mut written = Vec::new();
     for cell in cells {
@@ -75,8 +71,8 @@ pub async fn prepare(
             continue;
         }
         written.push(cell.case.name);
-        if let CaseKind::Deliver(processes) = &cell.case.kind {
-            for (p, payloads) in processes.iter().enumerate() {
+        {
+            for (p, payloads) in cell.case.kind.processes().iter().enumerate() {
                 for (m, payload) in payloads.iter().enumerate().filter(|(_, x)| x.via == Via::File) {
                     let path = payload_path(&payload_dir, cell.case.name, p, m);
                     if let Err(err) = write_if_changed(&path, &payload.bytes) {
@@ -89,13 +85,7 @@ pub async fn prepare(
             }
         }
     }
-    Context {
-        places,
-        broken,
-        tools,
-        builds,
-        payload_dir,
-    }
+    Context { places, broken, tools, builds, payload_dir }
 }
 
 /// The state of a set of implementations after [`prepare_implementations`].
@@ -128,29 +118,18 @@ pub async fn prepare_implementations(
     });
     let checks: Vec<_> = checks.collect();
     for (name, check) in names.iter().zip(checks) {
-        let check = check
-            .await
-            .unwrap_or_else(|err| ToolCheck::Missing(format!("check failed: {err}")));
+        let check = check.await.unwrap_or_else(|err| ToolCheck::Missing(format!("check failed: {err}")));
         prepared.tools.push(((*name).clone(), check));
     }
     for imp in imps {
-        on(EventKind::BuildStarted {
-            name: imp.name.clone(),
-        });
+        on(EventKind::BuildStarted { name: imp.name.clone() });
         let mut missing = Vec::new();
         for tool_name in &imp.tools {
             let tool = &manifest.tools[tool_name];
-            let check = prepared
-                .tools
-                .iter()
-                .find(|(name, _)| name == tool_name)
-                .map(|(_, c)| c.clone());
+            let check = prepared.tools.iter().find(|(name, _)| name == tool_name).map(|(_, c)| c.clone());
             let check = check.unwrap_or_else(|| ToolCheck::Missing("not checked".into()));
             if let ToolCheck::Missing(why) = check {
-                missing.push(format!(
-                    "{tool_name} is missing ({why}); install: {}",
-                    tool.install
-                ));
+                missing.push(format!("{tool_name} is missing ({why}); install: {}", tool.install));
             }
         }
         let status = if missing.is_empty() {
@@ -166,10 +145,7 @@ pub async fn prepare_implementations(
             prepared.broken.insert(imp.name.clone(), why.clone());
         }
         prepared.builds.push((imp.name.clone(), status.clone()));
-        on(EventKind::BuildFinished {
-            name: imp.name.clone(),
-            status,
-        });
+        on(EventKind::BuildFinished { name: imp.name.clone(), status });
     }
     prepared
 }
@@ -180,8 +156,7 @@ fn payload_key(case: &str) -> String {
 }
 
 fn payload_path(dir: &std::path::Path, case: &str, process: usize, message: usize) -> PathBuf {
-    dir.join(case)
-        .join(format!("client{}-message{}.bin", process + 1, message + 1))
+    dir.join(case).join(format!("client{}-message{}.bin", process + 1, message + 1))
 }
 
 fn write_if_changed(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -206,69 +181,75 @@ pub fn command(
     CommandSpec {
         argv,
         env: imp.run.env.iter().map(|(k, v)| (k.clone(), expand(v))).collect(),
-        cwd: imp
-            .run
-            .cwd
-            .as_deref()
-            .map_or_else(|| places.root.clone(), |c| PathBuf::from(expand(c))),
+        cwd: imp.run.cwd.as_deref().map_or_else(|| places.root.clone(), |c| PathBuf::from(expand(c))),
     }
 }
 
 impl Context {
-    pub(crate) fn server_command(&self, server: &Implementation, mode: Mode, port: u16) -> CommandSpec {
-        let args = [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--mode",
-            mode.as_str(),
-            "--format",
-            "json",
-        ];
-        command(&self.places, server, args.map(String::from))
+    /// The arguments that select the case's transport: `--host H` or `--transport unix --path P`,
+    /// plus `--transport udp`.
+    fn transport_args(case: &Case, port: u16, path: &Path) -> Vec<String> {
+        let mut args = Vec::new();
+        match case.transport {
+            Transport::Unix => {
+                args.extend(["--transport".into(), "unix".into(), "--path".into()]);
+                args.push(path.to_string_lossy().into_owned());
+            }
+            Transport::Tcp | Transport::Udp => {
+                args.extend(["--host".into(), case.host.into(), "--port".into(), port.to_string()]);
+                if case.transport == Transport::Udp {
+                    args.extend(["--transport".into(), "udp".into()]);
+                }
+            }
+        }
+        args
+    }
+
+    pub(crate) fn server_command(&self, cell: &Cell, port: u16, path: &Path) -> CommandSpec {
+        let mut args = Self::transport_args(&cell.case, port, path);
+        args.extend(["--mode", cell.case.mode.as_str(), "--format", "json"].map(String::from));
+        command(&self.places, &cell.server, args)
     }
 
     pub(crate) fn client_command(
         &self,
         cell: &Cell,
-        port: u16,
+        (port, path): (u16, &Path),
         process: usize,
         payloads: &[Payload],
+        timeout_ms: u64,
     ) -> CommandSpec {
-        let mut args: Vec<String> = [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--mode",
-            cell.case.mode.as_str(),
-        ]
-        .into_iter()
-        .chain(["--format", "json", "--timeout-ms", &CLIENT_TIMEOUT_MS.to_string()])
-        .map(String::from)
-        .collect();
+        // The `unix-long-path` case: the server listens on a good path, the client is given one
+        // that cannot be a socket address.
+        let too_long;
+        let path = if matches!(cell.case.kind, CaseKind::ClientRefuses { .. })
+            && cell.case.transport == Transport::Unix
+        {
+            too_long = path.with_file_name(format!("{}-{}.sock", "x".repeat(120), std::process::id()));
+            too_long.as_path()
+        } else {
+            path
+        };
+        let mut args = Self::transport_args(&cell.case, port, path);
+        args.extend(["--mode", cell.case.mode.as_str(), "--format", "json"].map(String::from));
+        args.extend(["--timeout-ms".into(), timeout_ms.to_string()]);
+        args.extend(cell.case.client_args.iter().map(|a| a.to_string()));
         for (m, _) in payloads.iter().enumerate().filter(|(_, p)| p.via == Via::File) {
             args.push("--file".into());
             args.push(
-                payload_path(&self.payload_dir, cell.case.name, process, m)
-                    .to_string_lossy()
-                    .into_owned(),
+                payload_path(&self.payload_dir, cell.case.name, process, m).to_string_lossy().into_owned(),
             );
         }
         args.push("--".into());
         args.extend(
-            payloads
-                .iter()
-                .filter(|p| p.via == Via::Arg)
-                .filter_map(|p| p.text().map(str::to_owned)),
+            payloads.iter().filter(|p| p.via == Via::Arg).filter_map(|p| p.text().map(str::to_owned)),
         );
         command(&self.places, &cell.client, args)
     }
 
     /// Runs one attempt of `cell` (which must be supported; see [`Cell::unsupported`]).
-    /// With `record`, the clients talk to the server through a recording relay. A client
-    /// process still running after `client_timeout` is killed, with its process group.
+    /// With `record`, the clients talk to the server through a recording relay (TCP only). A
+    /// client process still running after `client_timeout` is killed, with its process group.
     pub async fn attempt(&self, cell: &Cell, record: bool, client_timeout: Duration) -> Attempt {
         let started = Instant::now();
         let mut attempt = Attempt {
@@ -282,11 +263,16 @@ impl Context {
         let problems = if let Some(why) = self.blocked(cell) {
             vec![why.to_string()]
         } else {
+            let socket = UnixPath::new();
+            let record = record && cell.case.transport == Transport::Tcp;
             match &cell.case.kind {
                 CaseKind::Refused => self.refused(cell, client_timeout, &mut attempt).await,
-                CaseKind::Deliver(processes) => {
-                    self.deliver(cell, processes, record, client_timeout, &mut attempt)
-                        .await
+                CaseKind::Silent { timeout_ms } => {
+                    self.silent(cell, *timeout_ms, client_timeout, &mut attempt).await
+                }
+                CaseKind::Restart(_) => self.restart(cell, &socket.path, client_timeout, &mut attempt).await,
+                CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } => {
+                    self.deliver(cell, &socket.path, record, client_timeout, &mut attempt).await
                 }
             }
         };
@@ -300,7 +286,7 @@ impl Context {
     /// failure no retry can fix.
     pub fn blocked(&self, cell: &Cell) -> Option<&str> {
         let mut needed = vec![cell.client.name.clone(), payload_key(cell.case.name)];
-        if matches!(cell.case.kind, CaseKind::Deliver(_)) {
+        if cell.case.kind.uses_server() {
             needed.push(cell.server.name.clone());
         }
         needed.iter().find_map(|n| self.broken.get(n)).map(String::as_str)
@@ -309,36 +295,48 @@ impl Context {
     /// Shell lines that reproduce the cell by hand: the `interop repro` command (with
     /// `--manifest` when the run used another manifest than the repository's), then the bare
     /// server and client commands on port 8099.
-    pub fn repro(&self, cell: &Cell, manifest: Option<&std::path::Path>) -> Vec<String> {
+    pub fn repro(&self, cell: &Cell, manifest: Option<&Path>) -> Vec<String> {
         let manifest = manifest
             .map(|m| format!(" --manifest {}", shell_words::quote(&m.to_string_lossy())))
             .unwrap_or_default();
-        let mut lines = vec![format!(
-            "cargo run -q -p interop --{manifest} repro {}",
-            cell.name()
-        )];
-        let processes = match &cell.case.kind {
+        let mut lines = vec![format!("cargo run -q -p interop --{manifest} repro {}", cell.name())];
+        let path = UnixPath::for_repro(cell);
+        let at = (REPRO_PORT, path.as_path());
+        let server = || self.server_command(cell, REPRO_PORT, &path).shell();
+        match &cell.case.kind {
             CaseKind::Refused => {
-                lines.push(format!(
-                    "# nothing may listen on port {REPRO_PORT}; the client must exit 3"
-                ));
-                vec![Vec::new()]
+                lines.push(format!("# nothing may listen on port {REPRO_PORT}; the client must exit 3"))
             }
-            CaseKind::Deliver(processes) => {
-                let server = self.server_command(&cell.server, cell.case.mode, REPRO_PORT);
-                lines.push(format!("# by hand, terminal 1: {}", server.shell()));
-                processes.clone()
+            CaseKind::Silent { .. } => lines.push(format!(
+                "# terminal 1, a server that accepts and never replies: nc -l 127.0.0.1 {REPRO_PORT}"
+            )),
+            CaseKind::Restart(_) => {
+                lines.push(format!("# by hand, terminal 1: {}", server()));
+                lines.push("# connect to it, kill it with SIGKILL, start it again at once, then:".into());
             }
-        };
+            CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } => {
+                lines.push(format!("# by hand, terminal 1: {}", server()));
+            }
+        }
+        let processes = cell.case.kind.processes();
+        let timeout = self.client_timeout_ms(cell);
         let concurrent = processes.len() > 1;
         for (p, payloads) in processes.iter().enumerate() {
-            let line = self.client_command(cell, REPRO_PORT, p, payloads).shell();
+            let line = self.client_command(cell, at, p, payloads, timeout).shell();
             lines.push(if concurrent { format!("({line}) &") } else { line });
         }
         if concurrent {
             lines.push("wait".into());
         }
         lines
+    }
+
+    /// The `--timeout-ms` the case gives its clients.
+    fn client_timeout_ms(&self, cell: &Cell) -> u64 {
+        match cell.case.kind {
+            CaseKind::Silent { timeout_ms } => timeout_ms,
+            _ => CLIENT_TIMEOUT_MS,
+        }
     }
 
     async fn refused(&self, cell: &Cell, client_timeout: Duration, attempt: &mut Attempt) -> Vec<String> {
@@ -354,109 +352,157 @@ impl Context {
             Ok(addr) => addr.port(),
             Err(err) => return vec![format!("harness: {err}")],
         };
-        let spec = self.client_command(cell, port, 0, &[]);
-        let out = match run_to_end(&spec, client_timeout).await {
+        let out = match self.run_client(cell, (port, Path::new("")), client_timeout, attempt).await {
             Ok(out) => out,
-            Err(err) => return vec![format!("cannot start client `{}`: {err}", spec.shell())],
+            Err(problem) => return vec![problem],
         };
         drop(socket);
-        attempt.clients.push(process_log(&spec, &out));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let mut problems = Vec::new();
-        if out.code() != Some(3) {
-            problems.push(format!(
-                "expected exit code 3 (refused), got {}",
-                out.status_text()
-            ));
-        }
+        let mut problems = expect_client_error(&out, 3, "(refused)", None);
         if out.duration >= Duration::from_millis(CLIENT_TIMEOUT_MS) {
             problems.push(format!("took {:?}, not before its --timeout-ms", out.duration));
         }
-        if !out.stdout.is_empty() {
+        problems
+    }
+
+    /// Read timeout: the harness accepts connections itself and never answers.
+    async fn silent(
+        &self,
+        cell: &Cell,
+        timeout_ms: u64,
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+    ) -> Vec<String> {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
+            Ok(listener) => listener,
+            Err(err) => return vec![format!("harness: cannot listen: {err}")],
+        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        // Accept and hold every connection, reading nothing, replying nothing.
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let out = self.run_client(cell, (port, Path::new("")), client_timeout, attempt).await;
+        holder.abort();
+        let out = match out {
+            Ok(out) => out,
+            Err(problem) => return vec![problem],
+        };
+        let mut problems = expect_client_error(&out, 4, "(timeout)", None);
+        let limit = Duration::from_millis(timeout_ms + SILENT_MARGIN_MS);
+        if out.duration > limit {
             problems.push(format!(
-                "printed on stdout: {:?}",
-                String::from_utf8_lossy(&out.stdout)
+                "took {} ms to give up, more than its --timeout-ms {timeout_ms} plus {SILENT_MARGIN_MS} ms",
+                out.duration.as_millis()
             ));
         }
-        if !stderr.lines().any(|l| l.starts_with("error: ")) {
-            problems.push(format!("no `error: ` line on stderr: {stderr:?}"));
-        }
         problems
+    }
+
+    /// Runs the cell's single client process, recording it in `attempt`.
+    async fn run_client(
+        &self,
+        cell: &Cell,
+        at: (u16, &Path),
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+    ) -> Result<Output, String> {
+        let payloads = cell.case.kind.processes().into_iter().next().unwrap_or_default();
+        let spec = self.client_command(cell, at, 0, &payloads, self.client_timeout_ms(cell));
+        let out = run_to_end(&spec, client_timeout)
+            .await
+            .map_err(|err| format!("cannot start client `{}`: {err}", spec.shell()))?;
+        attempt.clients.push(process_log(&spec, &out));
+        Ok(out)
+    }
+
+    /// Restart: start the server, hold a connection to it, kill it, start it again on the same
+    /// port at once, and deliver the payload to the new one.
+    async fn restart(
+        &self,
+        cell: &Cell,
+        path: &Path,
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+    ) -> Vec<String> {
+        let first = match Server::start(self, cell, 0, path).await {
+            Ok(server) => server,
+            Err(problem) => return vec![problem],
+        };
+        let Some(port) = first.port else { return vec!["restart needs a TCP server".into()] };
+        // An open connection with unread bytes: the kill leaves the port with a connection in it.
+        let mut held = tokio::net::TcpStream::connect((cell.case.host, port)).await.ok();
+        if let Some(held) = held.as_mut() {
+            use tokio::io::AsyncWriteExt as _;
+            let _ = held.write_all(b"unfinished").await;
+        }
+        first.kill().await;
+        drop(held);
+        self.deliver_to(cell, path, false, client_timeout, attempt, Some(port)).await
     }
 
     async fn deliver(
         &self,
         cell: &Cell,
-        processes: &[Vec<Payload>],
+        path: &Path,
         record: bool,
         client_timeout: Duration,
         attempt: &mut Attempt,
     ) -> Vec<String> {
-        let spec = self.server_command(&cell.server, cell.case.mode, 0);
-        let mut server = match spec.spawn() {
+        self.deliver_to(cell, path, record, client_timeout, attempt, None).await
+    }
+
+    /// Starts the server (on `fixed_port` if given), runs every client process at once, stops the
+    /// server and checks what it logged against what the clients report.
+    async fn deliver_to(
+        &self,
+        cell: &Cell,
+        path: &Path,
+        record: bool,
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+        fixed_port: Option<u16>,
+    ) -> Vec<String> {
+        if cell.case.stale_socket {
+            // A socket file nobody listens on, as a crashed earlier run leaves behind.
+            drop(std::os::unix::net::UnixListener::bind(path));
+        }
+        let server = match Server::start(self, cell, fixed_port.unwrap_or(0), path).await {
             Ok(server) => server,
-            Err(err) => return vec![format!("cannot start server `{}`: {err}", spec.shell())],
-        };
-        let server_err = drain(server.stderr.take());
-        let Some(stdout) = server.stdout.take() else {
-            return vec!["harness: server stdout not captured".into()];
-        };
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(SERVER_START_TIMEOUT, lines.next_line()).await;
-        let started = match first {
-            Ok(Ok(Some(line))) => match line
-                .strip_prefix(LISTENING_PREFIX)
-                .and_then(|a| a.parse::<SocketAddr>().ok())
-            {
-                Some(addr) => Ok(addr),
-                None => Err(format!(
-                    "server's first line is {line:?}, not `listening on <ip>:<port>`"
-                )),
-            },
-            Ok(_) => Err("server exited before printing `listening on`".to_string()),
-            Err(_) => Err(format!("server printed nothing for {SERVER_START_TIMEOUT:?}")),
-        };
-        let server_addr = match started {
-            Ok(addr) => addr,
-            Err(why) => {
-                signal_group(&server, Signal::SIGKILL);
-                let status = server.wait().await.ok();
-                let stderr = server_err.await.unwrap_or_default();
+            Err(problem) => {
                 attempt.server = Some(ProcessLog {
-                    command: spec.shell(),
-                    exit: status.map_or_else(|| "unknown".into(), |s| s.to_string()),
+                    command: self.server_command(cell, fixed_port.unwrap_or(0), path).shell(),
+                    exit: "did not start".into(),
                     stdout: String::new(),
-                    stderr: cut(&stderr),
+                    stderr: String::new(),
                 });
-                return vec![why];
+                return vec![problem];
             }
         };
-        let server_out = tokio::spawn(async move {
-            let mut rest = Vec::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                rest.push(line);
-            }
-            rest
-        });
-        let relay = if record {
-            match Relay::start(server_addr).await {
+        let relay = match (record, server.addr) {
+            (true, Some(addr)) => match Relay::start(addr).await {
                 Ok(relay) => Some(relay),
                 Err(err) => {
-                    signal_group(&server, Signal::SIGKILL);
+                    server.kill().await;
                     return vec![format!("harness: cannot start the recording relay: {err}")];
                 }
-            }
-        } else {
-            None
+            },
+            _ => None,
         };
-        let port = relay.as_ref().map_or(server_addr.port(), |r| r.addr().port());
+        let port = relay.as_ref().map_or(server.port.unwrap_or(0), |r| r.addr().port());
 
         // All client processes start at once (the `concurrent` case has 16).
-        let clients: Vec<_> = processes
+        let timeout_ms = self.client_timeout_ms(cell);
+        let clients: Vec<_> = cell
+            .case
+            .kind
+            .processes()
             .iter()
             .enumerate()
             .map(|(p, payloads)| {
-                let spec = self.client_command(cell, port, p, payloads);
+                let spec = self.client_command(cell, (port, path), p, payloads, timeout_ms);
                 tokio::spawn(async move {
                     let out = run_to_end(&spec, client_timeout).await;
                     (spec, out)
@@ -481,64 +527,206 @@ impl Context {
             Some(relay) => Some(relay.finish(Duration::from_secs(2)).await),
             None => None,
         };
-
-        if let Ok(Some(status)) = server.try_wait() {
-            problems.push(format!("server exited early, during the case ({status})"));
-        }
-        signal_group(&server, Signal::SIGTERM);
-        let status = wait_or_kill(&mut server, SERVER_STOP_TIMEOUT).await;
-        match status {
-            Some(status) if status.success() => {}
-            Some(status) => problems.push(format!("server did not exit 0 after SIGTERM: {status}")),
-            None => problems.push(format!(
-                "server still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"
-            )),
-        }
-        let server_lines = server_out.await.unwrap_or_default();
-        let server_stderr = server_err.await.unwrap_or_default();
-        attempt.server = Some(ProcessLog {
-            command: spec.shell(),
-            exit: status.map_or_else(
-                || format!("still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"),
-                |s| s.to_string(),
-            ),
-            stdout: cut(format!("{LISTENING_PREFIX}{server_addr}\n{}", server_lines.join("\n")).as_bytes()),
-            stderr: cut(&server_stderr),
-        });
+        let (log, server_lines, stop_problems) = server.stop().await;
+        attempt.server = Some(log);
+        problems.extend(stop_problems);
         // Through the relay the server sees the relay's address; translate it back to the
         // client's, so that messages still match the client that sent them.
-        let through_relay: HashMap<String, String> = recorded
-            .iter()
-            .flatten()
-            .map(|r| (addr_string(r.relay), addr_string(r.client)))
-            .collect();
+        let through_relay: HashMap<String, String> =
+            recorded.iter().flatten().map(|r| (addr_string(r.relay), addr_string(r.client))).collect();
         let mut events = Vec::new();
         for line in &server_lines {
             match serde_json::from_str::<ServerEvent>(line) {
                 Ok(event) => events.push(translate_peer(event, &through_relay)),
-                Err(err) => problems.push(format!(
-                    "server printed a line that is not a JSON event ({err}): {line:?}"
-                )),
+                Err(err) => {
+                    problems.push(format!("server printed a line that is not a JSON event ({err}): {line:?}"))
+                }
             }
         }
-        let received = recorded
-            .as_deref()
-            .map(|r| received_messages(cell.case.mode, r))
-            .unwrap_or_default();
-        if problems.is_empty() || !outputs.is_empty() {
-            problems.extend(check_delivery(
-                cell.case.mode,
-                processes,
-                &outputs,
-                &events,
-                &received,
-            ));
+        match &cell.case.kind {
+            CaseKind::ClientRefuses { needle, .. } => {
+                let out = outputs.first();
+                problems.extend(
+                    out.map_or_else(Vec::new, |out| expect_client_error(out, 2, "(usage)", Some(needle))),
+                );
+                if events.iter().any(|e| matches!(e, ServerEvent::Message { .. })) {
+                    problems
+                        .push("the server logged a message, but the client should have sent nothing".into());
+                }
+            }
+            _ => {
+                let received =
+                    recorded.as_deref().map(|r| received_messages(cell.case.mode, r)).unwrap_or_default();
+                let processes = cell.case.kind.processes();
+                let expect = (cell.case.mode, cell.case.transport);
+                problems.extend(check_delivery(expect, &processes, &outputs, &events, &received));
+            }
         }
-        attempt.transcript = recorded
-            .as_deref()
-            .map(|r| relay::transcript(r, TRANSCRIPT_DUMP_BYTES));
+        attempt.transcript = recorded.as_deref().map(|r| relay::transcript(r, TRANSCRIPT_DUMP_BYTES));
         problems
     }
+}
+
+/// The problems with a client that should have failed with `code` and one `error:` line.
+fn expect_client_error(out: &Output, code: i32, meaning: &str, needle: Option<&str>) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut problems = Vec::new();
+    if out.code() != Some(code) {
+        let last = stderr.lines().last().unwrap_or("");
+        problems.push(format!("expected exit code {code} {meaning}, got {}: {last}", out.status_text()));
+    }
+    if !out.stdout.is_empty() {
+        problems.push(format!("printed on stdout: {:?}", String::from_utf8_lossy(&out.stdout)));
+    }
+    match stderr.lines().find(|l| l.starts_with("error: ")) {
+        None => problems.push(format!("no `error: ` line on stderr: {stderr:?}")),
+        Some(line) => {
+            if let Some(needle) = needle.filter(|n| !line.contains(*n)) {
+                problems.push(format!("the error line does not mention {needle:?}: {line}"));
+            }
+        }
+    }
+    problems
+}
+
+/// A Unix socket path for one attempt: short (paths hold at most 107 bytes) and unique, in the
+/// temporary directory; removed when dropped. The `unix-long-path` case gets one that is too long.
+struct UnixPath {
+    path: PathBuf,
+}
+
+impl UnixPath {
+    fn new() -> UnixPath {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        UnixPath { path: std::env::temp_dir().join(format!("interop-{}-{n}.sock", std::process::id())) }
+    }
+
+    fn for_repro(cell: &Cell) -> PathBuf {
+        if cell.case.transport == Transport::Unix {
+            let mut path = UnixPath::new();
+            std::mem::take(&mut path.path)
+        } else {
+            PathBuf::new()
+        }
+    }
+}
+
+impl Drop for UnixPath {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A running server process, its address once it said where it listens.
+struct Server {
+    child: tokio::process::Child,
+    spec: CommandSpec,
+    /// Its TCP or UDP address; `None` for Unix sockets.
+    addr: Option<SocketAddr>,
+    port: Option<u16>,
+    first_line: String,
+    rest: tokio::task::JoinHandle<Vec<String>>,
+    stderr: tokio::task::JoinHandle<Vec<u8>>,
+}
+
+impl Server {
+    /// Starts the cell's server and reads its `listening on` line.
+    async fn start(context: &Context, cell: &Cell, port: u16, path: &Path) -> Result<Server, String> {
+        let spec = context.server_command(cell, port, path);
+        let mut child =
+            spec.spawn().map_err(|err| format!("cannot start server `{}`: {err}", spec.shell()))?;
+        let stderr = drain(child.stderr.take());
+        let stdout = child.stdout.take().ok_or("harness: server stdout not captured")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(SERVER_START_TIMEOUT, lines.next_line()).await;
+        let problem = match first {
+            Ok(Ok(Some(line))) => match line.strip_prefix(LISTENING_PREFIX) {
+                Some(addr) if addr.starts_with("unix:") => {
+                    let rest = tokio::spawn(collect_lines(lines));
+                    return Ok(Server {
+                        child,
+                        spec,
+                        addr: None,
+                        port: None,
+                        first_line: line,
+                        rest,
+                        stderr,
+                    });
+                }
+                Some(addr) => match addr.parse::<SocketAddr>() {
+                    Ok(addr) => {
+                        let rest = tokio::spawn(collect_lines(lines));
+                        let port = Some(addr.port());
+                        return Ok(Server {
+                            child,
+                            spec,
+                            addr: Some(addr),
+                            port,
+                            first_line: line,
+                            rest,
+                            stderr,
+                        });
+                    }
+                    Err(_) => format!("server's first line is {line:?}, not `listening on <ip>:<port>`"),
+                },
+                None => format!("server's first line is {line:?}, not `listening on <address>`"),
+            },
+            Ok(_) => "server exited before printing `listening on`".to_string(),
+            Err(_) => format!("server printed nothing for {SERVER_START_TIMEOUT:?}"),
+        };
+        signal_group(&child, Signal::SIGKILL);
+        let _ = child.wait().await;
+        let stderr = stderr.await.unwrap_or_default();
+        let tail = String::from_utf8_lossy(&stderr);
+        Err(format!("{problem}; server stderr: {}", tail.trim()))
+    }
+
+    /// SIGKILL, no grace: a crash.
+    async fn kill(mut self) {
+        signal_group(&self.child, Signal::SIGKILL);
+        let _ = self.child.wait().await;
+    }
+
+    /// SIGTERM, then its output; a server that exited early, or not cleanly, is a problem.
+    async fn stop(mut self) -> (ProcessLog, Vec<String>, Vec<String>) {
+        let mut problems = Vec::new();
+        if let Ok(Some(status)) = self.child.try_wait() {
+            problems.push(format!("server exited early, during the case ({status})"));
+        }
+        signal_group(&self.child, Signal::SIGTERM);
+        let status = wait_or_kill(&mut self.child, SERVER_STOP_TIMEOUT).await;
+        match status {
+            Some(status) if status.success() => {}
+            Some(status) => problems.push(format!("server did not exit 0 after SIGTERM: {status}")),
+            None => {
+                problems.push(format!("server still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"))
+            }
+        }
+        let lines = self.rest.await.unwrap_or_default();
+        let stderr = self.stderr.await.unwrap_or_default();
+        let log = ProcessLog {
+            command: self.spec.shell(),
+            exit: status.map_or_else(
+                || format!("still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"),
+                |s| s.to_string(),
+            ),
+            stdout: cut(format!("{}\n{}", self.first_line, lines.join("\n")).as_bytes()),
+            stderr: cut(&stderr),
+        };
+        (log, lines, problems)
+    }
+}
+
+async fn collect_lines(mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Vec<String> {
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push(line);
+    }
+    rest
 }
 
 /// How many bytes of each direction a transcript shows as a hex dump.
@@ -575,36 +763,16 @@ fn received_messages(mode: Mode, recorded: &[Recorded]) -> HashMap<(String, u64)
 fn translate_peer(event: ServerEvent, map: &HashMap<String, String>) -> ServerEvent {
     let fix = |peer: String| map.get(&peer).cloned().unwrap_or(peer);
     match event {
-        ServerEvent::Connected { conn, peer, local } => ServerEvent::Connected {
-            conn,
-            peer: fix(peer),
-            local,
-        },
-        ServerEvent::Message {
-            conn,
-            peer,
-            seq,
-            len,
-            sha256,
-            text,
-        } => ServerEvent::Message {
-            conn,
-            peer: fix(peer),
-            seq,
-            len,
-            sha256,
-            text,
-        },
-        ServerEvent::Closed { conn, peer, messages } => ServerEvent::Closed {
-            conn,
-            peer: fix(peer),
-            messages,
-        },
-        ServerEvent::Error { conn, peer, error } => ServerEvent::Error {
-            conn,
-            peer: peer.map(fix),
-            error,
-        },
+        ServerEvent::Connected { conn, peer, local } => {
+            ServerEvent::Connected { conn, peer: fix(peer), local }
+        }
+        ServerEvent::Message { conn, peer, seq, len, sha256, text } => {
+            ServerEvent::Message { conn, peer: fix(peer), seq, len, sha256, text }
+        }
+        ServerEvent::Closed { conn, peer, messages } => {
+            ServerEvent::Closed { conn, peer: fix(peer), messages }
+        }
+        ServerEvent::Error { conn, peer, error } => ServerEvent::Error { conn, peer: peer.map(fix), error },
         other => other,
     }
 }

@@ -115,22 +115,12 @@ pub async fn run(
     on: Listener,
 ) -> RunReport {
     let started = Instant::now();
-    let started_unix_ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, millis);
+    let started_unix_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, millis);
     let emit = {
         let on = on.clone();
-        move |kind| {
-            on(RunEvent {
-                elapsed: started.elapsed(),
-                kind,
-            })
-        }
+        move |kind| on(RunEvent { elapsed: started.elapsed(), kind })
     };
-    emit(EventKind::RunStarted {
-        cells: cells.len(),
-        jobs: options.jobs,
-    });
+    emit(EventKind::RunStarted { cells: cells.len(), jobs: options.jobs });
     let context = Arc::new(prepare(manifest, &cells, places, &emit).await);
     let cells = run_cells(context.clone(), cells, &options, started, on.clone()).await;
     let report = RunReport {
@@ -153,11 +143,7 @@ pub async fn run(
                 },
             })
             .collect(),
-        builds: context
-            .builds
-            .iter()
-            .map(|(name, status)| build_record(name, status))
-            .collect(),
+        builds: context.builds.iter().map(|(name, status)| build_record(name, status)).collect(),
         cells,
     };
     emit(EventKind::RunFinished(Arc::new(report.clone())));
@@ -171,12 +157,7 @@ fn build_record(name: &str, status: &BuildStatus) -> BuildRecord {
         BuildStatus::Built { duration } => ("built", Some(millis(*duration)), None),
         BuildStatus::Failed(why) => ("failed", None, Some(why.clone())),
     };
-    BuildRecord {
-        name: name.into(),
-        status: status.into(),
-        duration_ms,
-        error,
-    }
+    BuildRecord { name: name.into(), status: status.into(), duration_ms, error }
 }
 
 async fn run_cells(
@@ -201,12 +182,7 @@ async fn run_cells(
                     // The lock is held only to pop; a poisoned lock means another worker panicked.
                     let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                     let Some((index, cell)) = next else { break };
-                    let emit = |kind| {
-                        on(RunEvent {
-                            elapsed: started.elapsed(),
-                            kind,
-                        })
-                    };
+                    let emit = |kind| on(RunEvent { elapsed: started.elapsed(), kind });
                     emit(EventKind::CellStarted { name: cell.name() });
                     let report = run_cell(&context, &cell, &options, &emit).await;
                     emit(EventKind::CellFinished(Arc::new(report.clone())));
@@ -233,13 +209,14 @@ async fn run_cells(
 
 /// A rough cost of running `cell`, for scheduling.
 fn cost(cell: &Cell) -> (usize, usize) {
-    match &cell.case.kind {
-        CaseKind::Deliver(processes) => (
-            processes.len(),
-            processes.iter().flatten().map(|p| p.bytes.len() + 1024).sum(),
-        ),
-        CaseKind::Refused => (1, 0),
-    }
+    let processes = cell.case.kind.processes();
+    let bytes = processes.iter().flatten().map(|p| p.bytes.len() + 1024).sum();
+    // A silent server costs its whole timeout; a restart, two server starts.
+    let weight = match cell.case.kind {
+        CaseKind::Silent { .. } | CaseKind::Restart(_) => 4,
+        _ => processes.len(),
+    };
+    (weight, bytes)
 }
 
 /// Runs one cell: its attempts, then its final status with known failures applied.
@@ -273,21 +250,11 @@ pub async fn run_cell(
     let started = Instant::now();
     let repeat = options.repeat.max(1);
     // Retrying cannot fix a missing tool or a failed build.
-    let retries = if context.blocked(cell).is_some() {
-        0
-    } else {
-        options.retries
-    };
+    let retries = if context.blocked(cell).is_some() { 0 } else { options.retries };
     let limit = if repeat > 1 { repeat } else { 1 + retries };
     for number in 1..=limit {
-        let attempt = context
-            .attempt(cell, options.record, options.client_timeout)
-            .await;
-        emit(EventKind::AttemptFinished {
-            name: report.name.clone(),
-            number,
-            passed: attempt.passed,
-        });
+        let attempt = context.attempt(cell, options.record, options.client_timeout).await;
+        emit(EventKind::AttemptFinished { name: report.name.clone(), number, passed: attempt.passed });
         let passed = attempt.passed;
         report.attempts.push(attempt);
         if passed && repeat == 1 {
@@ -318,10 +285,7 @@ fn verdict(attempts: &[Attempt]) -> (Status, Option<String>) {
             let n = attempts.len();
             (
                 Status::Flaky,
-                Some(format!(
-                    "flaky: {} of {n} attempts failed; first failure:\n{reason}",
-                    n - passes
-                )),
+                Some(format!("flaky: {} of {n} attempts failed; first failure:\n{reason}", n - passes)),
             )
         }
     }
@@ -330,12 +294,7 @@ fn verdict(attempts: &[Attempt]) -> (Status, Option<String>) {
 /// Selects partition `k` of `n` (1-based): every n-th cell of the plan, starting at the k-th.
 /// Deterministic for a given plan, and balanced across partitions to within one cell.
 pub fn partition(cells: Vec<Cell>, k: usize, n: usize) -> Vec<Cell> {
-    cells
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| i % n == k - 1)
-        .map(|(_, c)| c)
-        .collect()
+    cells.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect()
 }
 
 /// Parses `K/N` with 1 ≤ K ≤ N.
@@ -367,10 +326,7 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(verdict(&[attempt(true)]).0, Status::Pass);
-        assert_eq!(
-            verdict(&[attempt(false), attempt(false)]),
-            (Status::Fail, Some("broken".into()))
-        );
+        assert_eq!(verdict(&[attempt(false), attempt(false)]), (Status::Fail, Some("broken".into())));
         let (status, reason) = verdict(&[attempt(false), attempt(true)]);
         assert_eq!(status, Status::Flaky);
         assert!(reason.unwrap().starts_with("flaky: 1 of 2 attempts failed"));
@@ -385,10 +341,8 @@ mod tests {
         let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let manifest = Manifest::load(&manifest_dir.join("../interop.toml")).unwrap();
         let all = crate::plan::plan(&manifest, &Default::default()).unwrap();
-        let mut seen: Vec<String> = (1..=3)
-            .flat_map(|k| partition(all.clone(), k, 3))
-            .map(|c| c.name())
-            .collect();
+        let mut seen: Vec<String> =
+            (1..=3).flat_map(|k| partition(all.clone(), k, 3)).map(|c| c.name()).collect();
         seen.sort();
         let mut names: Vec<String> = all.iter().map(Cell::name).collect();
         names.sort();

@@ -5,8 +5,10 @@
 use crate::cases::CaseKind;
 use crate::plan::Cell;
 use crate::results::CellReport;
-use crate::run::Context;
+use crate::run::{CLIENT_TIMEOUT_MS, Context};
+use interop_wire::Transport;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 /// A bash script that runs each cell's server and clients exactly as the harness does, bare.
 pub fn script(context: &Context, cells: &[Cell]) -> String {
@@ -28,24 +30,30 @@ pub fn script(context: &Context, cells: &[Cell]) -> String {
     );
     for cell in cells.iter().filter(|c| c.unsupported().is_none()) {
         let _ = writeln!(out, "\n# {}", cell.name());
+        // A Unix socket path of its own for each cell.
+        let path =
+            std::env::temp_dir().join(format!("interop-script-{}.sock", cell.name().replace('/', "-")));
+        let path = if cell.case.transport == Transport::Unix { path } else { PathBuf::new() };
+        let processes = cell.case.kind.processes();
         match &cell.case.kind {
             CaseKind::Refused => {
                 // Port 1 on loopback: privileged, and nothing listens there.
-                let client = context.client_command(cell, 1, 0, &[]).shell();
-                // Refused on purpose: exit 3 is the expected outcome.
+                let client = context.client_command(cell, (1, &path), 0, &[], CLIENT_TIMEOUT_MS).shell();
                 let _ = writeln!(out, "( {client} ) > /dev/null 2>&1 || true");
             }
-            CaseKind::Deliver(processes) => {
-                let server = context.server_command(&cell.server, cell.case.mode, 0).shell();
+            CaseKind::Silent { .. } | CaseKind::Restart(_) => {
+                let _ =
+                    writeln!(out, "# not scripted: this case needs the harness (a silent server, a restart)");
+            }
+            CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } => {
+                let server = context.server_command(cell, 0, &path).shell();
                 let _ = writeln!(out, "start_server {}", shell_words::quote(&server));
                 for (p, payloads) in processes.iter().enumerate() {
                     // Port 0 stands in for the server's, filled in from its first line.
-                    let client = context.client_command(cell, 0, p, payloads).shell().replacen(
-                        " --port 0 ",
-                        " --port \"$port\" ",
-                        1,
-                    );
-                    let _ = writeln!(out, "( {client} ) > /dev/null &");
+                    let client =
+                        context.client_command(cell, (0, &path), p, payloads, CLIENT_TIMEOUT_MS).shell();
+                    let client = client.replacen(" --port 0 ", " --port \"$port\" ", 1);
+                    let _ = writeln!(out, "( {client} ) > /dev/null 2>&1 &");
                 }
                 let _ = writeln!(
                     out,
@@ -60,11 +68,7 @@ pub fn script(context: &Context, cells: &[Cell]) -> String {
 /// Everything about one cell's run, for a person: verdict, commands, output, transcript, repro.
 pub fn explain(cell: &CellReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "cell    {}\nspec    {}\nmode    {}",
-        cell.name, cell.spec, cell.mode
-    );
+    let _ = writeln!(out, "cell    {}\nspec    {}\nmode    {}", cell.name, cell.spec, cell.mode);
     for (i, attempt) in cell.attempts.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -73,11 +77,8 @@ pub fn explain(cell: &CellReport) -> String {
             attempt.duration_ms,
             if attempt.passed { "passed" } else { "failed" }
         );
-        let logs = attempt
-            .server
-            .iter()
-            .map(|l| ("server", l))
-            .chain(attempt.clients.iter().map(|l| ("client", l)));
+        let logs =
+            attempt.server.iter().map(|l| ("server", l)).chain(attempt.clients.iter().map(|l| ("client", l)));
         for (label, log) in logs {
             let _ = writeln!(out, "\n-- {label}: {}\n   {}", log.command, log.exit);
             for (stream, text) in [("stdout", &log.stdout), ("stderr", &log.stderr)] {
@@ -126,8 +127,5 @@ pub fn explain(cell: &CellReport) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("      {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n")
 }

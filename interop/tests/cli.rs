@@ -12,9 +12,7 @@ fn root() -> &'static Path {
 
 fn interop() -> Command {
     let mut cmd = Command::cargo_bin("interop").unwrap();
-    cmd.current_dir(root())
-        .env_remove("INTEROP_ROOT")
-        .timeout(Duration::from_secs(300));
+    cmd.current_dir(root()).env_remove("INTEROP_ROOT").timeout(Duration::from_secs(300));
     cmd
 }
 
@@ -71,16 +69,10 @@ fn doctor_reports_versions_and_install_hints() {
         .stdout(predicate::str::contains("ok       cargo    cargo ").and(predicate::str::contains("javac")));
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with(dir.path(), "");
-    interop()
-        .arg("--manifest")
-        .arg(&manifest)
-        .arg("doctor")
-        .assert()
-        .code(1)
-        .stdout(
-            predicate::str::contains("MISSING  missing")
-                .and(predicate::str::contains("install: apt-get install no-such-tool")),
-        );
+    interop().arg("--manifest").arg(&manifest).arg("doctor").assert().code(1).stdout(
+        predicate::str::contains("MISSING  missing")
+            .and(predicate::str::contains("install: apt-get install no-such-tool")),
+    );
 }
 
 #[test]
@@ -133,13 +125,9 @@ fn a_client_that_sends_nothing_fails_with_a_reason_and_a_repro() {
         .code(1)
         .stdout(
             predicate::str::contains("FAIL test-server/silent/hello")
-                .and(predicate::str::contains(
-                    "client reported 0 deliveries, the case sent 1",
-                ))
+                .and(predicate::str::contains("client reported 0 deliveries, the case sent 1"))
                 .and(predicate::str::contains("reproduce:"))
-                .and(predicate::str::contains(
-                    "interop-server --host 127.0.0.1 --port 8099",
-                )),
+                .and(predicate::str::contains("interop-server --host 127.0.0.1 --port 8099")),
         );
 }
 
@@ -176,11 +164,7 @@ fn a_missing_toolchain_fails_its_cells_with_doctors_message() {
 #[test]
 fn client_subcommand_runs_a_manifest_client_by_name() {
     // Nothing listens on the port: the Python client's own refused code comes back through.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     interop()
         .args(["client", "python", "--", "--port", &port.to_string()])
         .assert()

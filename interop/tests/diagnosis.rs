@@ -81,12 +81,8 @@ impl Setup {
 #[test]
 fn misbehaving_clients_show_up_in_every_report() {
     let setup = Setup::new();
-    let (junit, json, html, markdown) = (
-        setup.path("r.xml"),
-        setup.path("r.json"),
-        setup.path("r.html"),
-        setup.path("r.md"),
-    );
+    let (junit, json, html, markdown) =
+        (setup.path("r.xml"), setup.path("r.json"), setup.path("r.html"), setup.path("r.md"));
     let output = setup
         .interop()
         .args([
@@ -109,29 +105,15 @@ fn misbehaving_clients_show_up_in_every_report() {
 
     // The terminal: the matrix, then each problem with its reason.
     assert!(stdout.contains("test-server  hello"), "{stdout}");
-    for row in [
-        "drop         FAIL",
-        "hang         FAIL",
-        "crash        FAIL",
-        "flaky        flaky",
-    ] {
+    for row in ["drop         FAIL", "hang         FAIL", "crash        FAIL", "flaky        flaky"] {
         assert!(stdout.contains(row), "{row:?} in\n{stdout}");
     }
-    assert!(
-        stdout.contains("FAIL test-server/drop/hello (3 attempts)"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("received 20 of 21 bytes: the last 1 are missing, from offset 20"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("FAIL test-server/drop/hello (3 attempts)"), "{stdout}");
+    assert!(stdout.contains("received 20 of 21 bytes: the last 1 are missing, from offset 20"), "{stdout}");
     assert!(stdout.contains("client failed (timed out after 2."), "{stdout}");
     assert!(stdout.contains("client failed (killed by signal 6)"), "{stdout}");
     assert!(stdout.contains("FLAKY test-server/flaky/hello"), "{stdout}");
-    assert!(
-        stdout.contains("client -> server: 20 bytes"),
-        "transcript shown with the failure:\n{stdout}"
-    );
+    assert!(stdout.contains("client -> server: 20 bytes"), "transcript shown with the failure:\n{stdout}");
     assert!(
         stdout.contains("0 passed, 3 failed, 0 known, 1 flaky, 0 unexpected-pass, 0 unsupported (4 cells)"),
         "{stdout}"
@@ -143,31 +125,13 @@ fn misbehaving_clients_show_up_in_every_report() {
     let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
     assert_eq!(cases.len(), 4);
     for case in &cases {
-        assert!(
-            case.attribute("name")
-                .is_some_and(|n| n.starts_with("test-server/"))
-        );
-        assert!(
-            case.attribute("classname")
-                .is_some_and(|c| c.starts_with("interop.test-server."))
-        );
+        assert!(case.attribute("name").is_some_and(|n| n.starts_with("test-server/")));
+        assert!(case.attribute("classname").is_some_and(|c| c.starts_with("interop.test-server.")));
     }
     let case = |name: &str| *cases.iter().find(|c| c.attribute("name") == Some(name)).unwrap();
-    let failure = case("test-server/drop/hello")
-        .children()
-        .find(|n| n.has_tag_name("failure"))
-        .unwrap();
-    assert!(
-        failure
-            .attribute("message")
-            .unwrap()
-            .contains("the server received 20 bytes")
-    );
-    assert!(
-        case("test-server/flaky/hello")
-            .children()
-            .any(|n| n.has_tag_name("flakyFailure"))
-    );
+    let failure = case("test-server/drop/hello").children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(failure.attribute("message").unwrap().contains("the server received 20 bytes"));
+    assert!(case("test-server/flaky/hello").children().any(|n| n.has_tag_name("flakyFailure")));
 
     // JSON: the documented schema, every status, attempts, transcripts.
     let report: RunReport = interop::report::json::parse(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -176,65 +140,35 @@ fn misbehaving_clients_show_up_in_every_report() {
     assert_eq!(cell("test-server/drop/hello").attempts.len(), 3);
     assert_eq!(cell("test-server/flaky/hello").status, Status::Flaky);
     assert_eq!(cell("test-server/flaky/hello").attempts.len(), 2);
-    let transcript = cell("test-server/drop/hello").attempts[0]
-        .transcript
-        .as_ref()
-        .unwrap();
+    let transcript = cell("test-server/drop/hello").attempts[0].transcript.as_ref().unwrap();
     assert_eq!(transcript.connections[0].client_to_server.len, 20);
-    assert!(
-        report
-            .toolchains
-            .iter()
-            .any(|t| t.name == "python3" && t.version.is_some())
-    );
+    assert!(report.toolchains.iter().any(|t| t.name == "python3" && t.version.is_some()));
 
     // HTML: self-contained, with the failing cell's transcript.
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(
-        page.contains("00000000  48 65 6c 6c 6f 20 53 6f"),
-        "hex dump of the transcript"
-    );
+    assert!(page.contains("00000000  48 65 6c 6c 6f 20 53 6f"), "hex dump of the transcript");
     assert!(page.contains("test-server/drop/hello"));
     assert!(!page.contains("<script src") && !page.contains("<link rel=\"stylesheet\""));
 
     // Markdown: a table and the problems.
     let md = std::fs::read_to_string(&markdown).unwrap();
-    assert!(
-        md.contains("| client | hello |") && md.contains("test-server/drop/hello"),
-        "{md}"
-    );
+    assert!(md.contains("| client | hello |") && md.contains("test-server/drop/hello"), "{md}");
 }
 
 #[test]
 fn repro_reproduces_the_dropped_byte_by_hand() {
     let setup = Setup::new();
-    setup
-        .interop()
-        .args(["repro", "test-server/drop/hello"])
-        .assert()
-        .code(1)
-        .stdout(
-            predicate::str::contains("the last 1 are missing")
-                .and(predicate::str::contains("client -> server: 20 bytes"))
-                .and(predicate::str::contains("MISBEHAVE=drop-last-byte"))
-                .and(predicate::str::contains("the same commands by hand:")),
-        );
-    // The script form runs the same commands without the harness.
-    let script = setup
-        .interop()
-        .args(["repro", "--script", "test-server/drop/hello"])
-        .output()
-        .unwrap();
-    let script = String::from_utf8(script.stdout).unwrap();
-    assert!(
-        script.contains("start_server") && script.contains("MISBEHAVE=drop-last-byte"),
-        "{script}"
+    setup.interop().args(["repro", "test-server/drop/hello"]).assert().code(1).stdout(
+        predicate::str::contains("the last 1 are missing")
+            .and(predicate::str::contains("client -> server: 20 bytes"))
+            .and(predicate::str::contains("MISBEHAVE=drop-last-byte"))
+            .and(predicate::str::contains("the same commands by hand:")),
     );
-    std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .status()
-        .unwrap();
+    // The script form runs the same commands without the harness.
+    let script = setup.interop().args(["repro", "--script", "test-server/drop/hello"]).output().unwrap();
+    let script = String::from_utf8(script.stdout).unwrap();
+    assert!(script.contains("start_server") && script.contains("MISBEHAVE=drop-last-byte"), "{script}");
+    std::process::Command::new("bash").arg("-c").arg(&script).status().unwrap();
 }
 
 #[test]
@@ -269,30 +203,16 @@ fn known_failures_are_honest() {
     // ...but an entry for a passing cell fails it.
     setup
         .interop()
-        .args([
-            "run",
-            "--case",
-            "hello",
-            "--client",
-            "drop",
-            "--client",
-            "correct",
-            "--known-failures",
-        ])
+        .args(["run", "--case", "hello", "--client", "drop", "--client", "correct", "--known-failures"])
         .arg(&known)
         .assert()
         .code(1)
-        .stdout(
-            predicate::str::contains("XPASS test-server/correct/hello").and(predicate::str::contains(
-                "unexpected pass: remove the entry for \"test-server/correct/hello\"",
-            )),
-        );
+        .stdout(predicate::str::contains("XPASS test-server/correct/hello").and(predicate::str::contains(
+            "unexpected pass: remove the entry for \"test-server/correct/hello\"",
+        )));
     // And a different failure than the expected one is a failure.
-    std::fs::write(
-        &known,
-        "[[known]]\ncell = \"*/drop/*\"\nfailure = \"client failed\"\nwhy = \"wrong\"\n",
-    )
-    .unwrap();
+    std::fs::write(&known, "[[known]]\ncell = \"*/drop/*\"\nfailure = \"client failed\"\nwhy = \"wrong\"\n")
+        .unwrap();
     setup
         .interop()
         .args(["run", "--case", "hello", "--client", "drop", "--known-failures"])
@@ -326,16 +246,7 @@ fn known_failures_are_honest() {
     assert!(!updated.contains("correct"), "{updated}");
     setup
         .interop()
-        .args([
-            "run",
-            "--case",
-            "hello",
-            "--client",
-            "drop",
-            "--client",
-            "correct",
-            "--known-failures",
-        ])
+        .args(["run", "--case", "hello", "--client", "drop", "--client", "correct", "--known-failures"])
         .arg(&known)
         .assert()
         .success();
@@ -349,7 +260,5 @@ fn repeat_reports_a_flake_rate() {
         .args(["run", "--case", "hello", "--client", "flaky", "--repeat", "3"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "FLAKY test-server/flaky/hello (flake rate 33%)",
-        ));
+        .stdout(predicate::str::contains("FLAKY test-server/flaky/hello (flake rate 33%)"));
 }

@@ -56,10 +56,7 @@ fn main() -> std::process::ExitCode {
     // (and says so), one passing despite an entry fails.
     let known_path = workspace.places.root.join(KNOWN_FAILURES_FILE);
     let options = match KnownFailures::load(&known_path, false) {
-        Ok(known) => Arc::new(RunOptions {
-            known,
-            ..RunOptions::default()
-        }),
+        Ok(known) => Arc::new(RunOptions { known, ..RunOptions::default() }),
         Err(err) => {
             eprintln!("error: {err}");
             return std::process::ExitCode::FAILURE;
@@ -74,9 +71,7 @@ fn main() -> std::process::ExitCode {
             let name = cell.name();
             if let Some(why) = cell.unsupported() {
                 eprintln!("unsupported: {name}: {why}");
-                return Trial::test(name, || Ok(()))
-                    .with_kind("unsupported")
-                    .with_ignored_flag(true);
+                return Trial::test(name, || Ok(())).with_kind("unsupported").with_ignored_flag(true);
             }
             if let Some(imp) = skipped(&cell) {
                 return Trial::test(name, || Ok(()))
@@ -110,11 +105,7 @@ fn main() -> std::process::ExitCode {
 /// Whether libtest's name filter selects `name` (substring, or `--exact`, minus `--skip`).
 fn selected(args: &Arguments, name: &str) -> bool {
     let matches = |pattern: &str| {
-        if args.exact {
-            name == pattern
-        } else {
-            name.contains(pattern)
-        }
+        if args.exact { name == pattern } else { name.contains(pattern) }
     };
     args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
 }

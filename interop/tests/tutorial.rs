@@ -40,26 +40,13 @@ fn spec(argv: &[&str]) -> CommandSpec {
 async fn start(spec: &CommandSpec) -> (Child, Lines<BufReader<ChildStdout>>, String) {
     let mut child = spec.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(LIMIT, lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let port = first
-        .strip_prefix("listening on ")
-        .and_then(|a| a.rsplit_once(':'))
-        .unwrap()
-        .1
-        .to_string();
+    let first = tokio::time::timeout(LIMIT, lines.next_line()).await.unwrap().unwrap().unwrap();
+    let port = first.strip_prefix("listening on ").and_then(|a| a.rsplit_once(':')).unwrap().1.to_string();
     (child, lines, port)
 }
 
 async fn next(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
-    tokio::time::timeout(LIMIT, lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap_or_default()
+    tokio::time::timeout(LIMIT, lines.next_line()).await.unwrap().unwrap().unwrap_or_default()
 }
 
 async fn stop(mut server: Child) {
@@ -71,9 +58,7 @@ async fn stop(mut server: Child) {
 #[tokio::test]
 async fn tutorial_python_client_delivers_to_interop_server() {
     let (server, mut lines, port) = start(&built("rust-server", &["--port", "0"]).await).await;
-    let out = run_to_end(&spec(&["python3", "client.py", "127.0.0.1", &port]), LIMIT)
-        .await
-        .unwrap();
+    let out = run_to_end(&spec(&["python3", "client.py", "127.0.0.1", &port]), LIMIT).await.unwrap();
     assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(next(&mut lines).await.starts_with("Hello: 127.0.0.1:"));
     assert_eq!(next(&mut lines).await, "Hello PythonSocket!!!");
@@ -84,20 +69,13 @@ async fn tutorial_python_client_delivers_to_interop_server() {
 async fn tutorial_java_client_delivers_to_interop_server() {
     let classes = tempfile::tempdir().unwrap();
     let dir = classes.path().to_string_lossy().into_owned();
-    let javac = run_to_end(
-        &spec(&["javac", "-d", &dir, "TutorialClient.java"]),
-        Duration::from_secs(120),
-    )
-    .await
-    .unwrap();
+    let javac = run_to_end(&spec(&["javac", "-d", &dir, "TutorialClient.java"]), Duration::from_secs(120))
+        .await
+        .unwrap();
     assert!(javac.success(), "{}", String::from_utf8_lossy(&javac.stderr));
     let (server, mut lines, port) = start(&built("rust-server", &["--port", "0"]).await).await;
-    let out = run_to_end(
-        &spec(&["java", "-cp", &dir, "TutorialClient", "127.0.0.1", &port]),
-        LIMIT,
-    )
-    .await
-    .unwrap();
+    let out =
+        run_to_end(&spec(&["java", "-cp", &dir, "TutorialClient", "127.0.0.1", &port]), LIMIT).await.unwrap();
     assert!(out.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(next(&mut lines).await.starts_with("Hello: 127.0.0.1:"));
     assert_eq!(next(&mut lines).await, "Hello SocketServer!!!");

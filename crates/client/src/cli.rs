@@ -1,7 +1,7 @@
 //! The client command line, the same in every language (PROTOCOL.md §6).
 
 use clap::{Parser, ValueEnum};
-use interop_wire::{DEFAULT_MESSAGE, DEFAULT_PORT, Mode};
+use interop_wire::{DEFAULT_MESSAGE, DEFAULT_PORT, Mode, Transport};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,12 +27,31 @@ pub struct Args {
     /// Limit for connecting and for each read or write, in milliseconds.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: u64,
+    /// tcp, unix (with --path) or udp (one acknowledged datagram per message).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    pub transport: Transport,
+    /// The Unix socket's path, with --transport unix.
+    #[arg(long, required_if_eq("transport", "unix"), value_parser = unix_path)]
+    pub path: Option<PathBuf>,
+    /// Framed mode: write every frame at once, then read the acknowledgements.
+    #[arg(long)]
+    pub pipeline: bool,
+    /// Framed mode: like --pipeline, shutting down the write side before reading.
+    #[arg(long)]
+    pub half_close: bool,
     /// Send this file's bytes as one message (repeatable; files go before MESSAGE arguments).
     #[arg(long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
     /// Messages to send, each as its own message (default: "Hello SocketServer!!!").
     #[arg(value_name = "MESSAGE")]
     pub messages: Vec<OsString>,
+}
+
+/// A `--path` value: at most 107 bytes, so that it fits a Unix socket address.
+fn unix_path(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    interop_wire::check_unix_path(&path)?;
+    Ok(path)
 }
 
 /// Output format of the client.
@@ -45,6 +64,21 @@ pub enum Format {
 }
 
 impl Args {
+    /// Checks what clap cannot: combinations (PROTOCOL.md §6, §11). An error is a usage error.
+    pub fn validate(&self) -> Result<(), String> {
+        let batch =
+            if self.half_close { Some("--half-close") } else { self.pipeline.then_some("--pipeline") };
+        if let Some(flag) = batch {
+            if self.mode != Mode::Framed {
+                return Err(format!("{flag} needs --mode framed"));
+            }
+            if self.transport == Transport::Udp {
+                return Err(format!("{flag} needs a stream transport (tcp or unix), not udp"));
+            }
+        }
+        Ok(())
+    }
+
     /// The per-operation timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
@@ -61,9 +95,7 @@ impl Args {
         }
         // On Unix an argument is bytes; send exactly those (UTF-8 when the shell gave UTF-8).
         payloads.extend(
-            self.messages
-                .iter()
-                .map(|m| std::os::unix::ffi::OsStrExt::as_bytes(m.as_os_str()).to_vec()),
+            self.messages.iter().map(|m| std::os::unix::ffi::OsStrExt::as_bytes(m.as_os_str()).to_vec()),
         );
         if payloads.is_empty() {
             payloads.push(DEFAULT_MESSAGE.as_bytes().to_vec());
@@ -85,17 +117,25 @@ mod tests {
     #[test]
     fn default_message_and_order() {
         let args = Args::parse_from(["c"]);
-        assert_eq!(
-            args.payloads().unwrap(),
-            vec![DEFAULT_MESSAGE.as_bytes().to_vec()]
-        );
+        assert_eq!(args.payloads().unwrap(), vec![DEFAULT_MESSAGE.as_bytes().to_vec()]);
         let args = Args::parse_from(["c", "--port=1", "a", "", "--", "--b"]);
-        assert_eq!(
-            args.payloads().unwrap(),
-            vec![b"a".to_vec(), vec![], b"--b".to_vec()]
-        );
+        assert_eq!(args.payloads().unwrap(), vec![b"a".to_vec(), vec![], b"--b".to_vec()]);
         assert!(Args::try_parse_from(["c", "--port", "0"]).is_err());
         assert!(Args::try_parse_from(["c", "--mode", "udp"]).is_err());
         assert!(Args::try_parse_from(["c", "--timeout-ms", "0"]).is_err());
+    }
+
+    #[test]
+    fn transport_combinations() {
+        assert!(Args::try_parse_from(["c", "--transport", "unix"]).is_err());
+        let long = format!("/tmp/{}", "x".repeat(120));
+        let err = Args::try_parse_from(["c", "--transport", "unix", "--path", &long]).unwrap_err();
+        assert!(err.to_string().contains("unix socket path too long"), "{err}");
+        let pipeline_raw = Args::parse_from(["c", "--pipeline"]);
+        assert_eq!(pipeline_raw.validate().unwrap_err(), "--pipeline needs --mode framed");
+        let half_close_udp =
+            Args::parse_from(["c", "--half-close", "--mode", "framed", "--transport", "udp"]);
+        assert!(half_close_udp.validate().unwrap_err().contains("not udp"));
+        assert!(Args::parse_from(["c", "--half-close", "--mode", "framed"]).validate().is_ok());
     }
 }

@@ -37,19 +37,12 @@ pub struct ClientError {
 impl ClientError {
     /// An error of `kind`.
     pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
-        ClientError {
-            kind,
-            message: message.into(),
-        }
+        ClientError { kind, message: message.into() }
     }
 
     /// Classifies an I/O error met during an exchange, after connecting.
     pub fn io(context: impl std::fmt::Display, err: &io::Error) -> Self {
-        let kind = if err.kind() == io::ErrorKind::TimedOut {
-            ExitKind::Timeout
-        } else {
-            ExitKind::Other
-        };
+        let kind = if err.kind() == io::ErrorKind::TimedOut { ExitKind::Timeout } else { ExitKind::Other };
         ClientError::new(kind, format!("{context}: {err}"))
     }
 }

@@ -1,40 +1,64 @@
-//! Delivering messages: raw mode (PROTOCOL.md §2) and framed mode (§3), every step under the
+//! Delivering messages: raw mode (PROTOCOL.md §2), framed mode (§3, with pipelining and
+//! half-close, §11) over TCP or Unix sockets, and UDP datagrams (§10.3); every step under the
 //! `--timeout-ms` limit, every failure classified into an exit code (§7).
 
 use crate::cli::{Args, Format};
 use crate::exit::{ClientError, ExitKind};
-use interop_wire::frame::{FrameError, read_frame, write_frame};
+use interop_wire::frame::{FrameError, header, read_frame, write_frame};
 use interop_wire::json::{AckCheck, ClientReport};
 use interop_wire::reply::{MAX_REPLY_BYTES, Reply};
-use interop_wire::{MessageView, Mode, addr_string};
+use interop_wire::{MAX_UDP_PAYLOAD, MessageView, Mode, Transport, addr_string, pid_string};
 use std::future::Future;
 use std::io::{self, Write};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket, UnixStream};
 
 /// Sends every message the arguments name and writes one output entry per delivered message to
 /// `out`, flushing each, so that what was delivered before a failure is already printed.
 pub fn run(args: &Args, out: &mut impl Write) -> Result<(), ClientError> {
-    let payloads = args
-        .payloads()
-        .map_err(|err| ClientError::new(ExitKind::Other, err.to_string()))?;
+    let payloads = args.payloads().map_err(|err| ClientError::new(ExitKind::Other, err.to_string()))?;
+    if args.transport == Transport::Udp {
+        // Refuse before anything is sent (PROTOCOL.md §10.3).
+        if let Some((i, p)) = payloads.iter().enumerate().find(|(_, p)| p.len() > MAX_UDP_PAYLOAD) {
+            return Err(ClientError::new(
+                ExitKind::Usage,
+                format!(
+                    "message {} is {} bytes; a UDP datagram carries at most {MAX_UDP_PAYLOAD}",
+                    i + 1,
+                    p.len()
+                ),
+            ));
+        }
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| ClientError::new(ExitKind::Other, format!("cannot start runtime: {err}")))?;
     runtime.block_on(async {
         let mut session = Session { args, out };
-        match args.mode {
-            Mode::Raw => {
+        match (args.transport, args.mode) {
+            (Transport::Udp, _) => session.send_udp(&payloads).await,
+            (_, Mode::Raw) => {
                 for payload in &payloads {
                     session.send_raw(payload).await?;
                 }
+                Ok(())
             }
-            Mode::Framed => session.send_framed(&payloads).await?,
+            (_, Mode::Framed) => session.send_framed(&payloads).await,
         }
-        Ok(())
     })
+}
+
+/// A connected byte stream: TCP or Unix.
+trait Stream: AsyncRead + AsyncWrite + Unpin {}
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for S {}
+
+/// A connected stream with both ends' printed addresses.
+struct Connection {
+    stream: Box<dyn Stream>,
+    local: String,
+    peer: String,
 }
 
 struct Session<'a, W> {
@@ -50,20 +74,13 @@ impl<W: Write> Session<'_, W> {
         op: impl Future<Output = T>,
     ) -> Result<T, ClientError> {
         tokio::time::timeout(self.args.timeout(), op).await.map_err(|_| {
-            ClientError::new(
-                ExitKind::Timeout,
-                format!("timed out after {} ms {what}", self.args.timeout_ms),
-            )
+            ClientError::new(ExitKind::Timeout, format!("timed out after {} ms {what}", self.args.timeout_ms))
         })
     }
 
-    async fn connect(&self) -> Result<TcpStream, ClientError> {
-        let (host, port) = (self.args.host.as_str(), self.args.port);
-        let connected = self.limited(
-            format!("connecting to {host}:{port}"),
-            TcpStream::connect((host, port)),
-        );
-        let stream = connected.await?.map_err(|err| {
+    /// Connects over TCP or a Unix socket, as the arguments say.
+    async fn connect(&self) -> Result<Connection, ClientError> {
+        let cannot = |target: &str, err: io::Error| {
             // A reset that wins the race with the handshake's completion means the server was
             // there and broke the connection: exit 1 like any reset, not "cannot connect".
             let kind = if err.kind() == io::ErrorKind::ConnectionReset {
@@ -71,59 +88,76 @@ impl<W: Write> Session<'_, W> {
             } else {
                 ExitKind::Connect
             };
-            ClientError::new(kind, format!("cannot connect to {host}:{port}: {err}"))
-        })?;
+            ClientError::new(kind, format!("cannot connect to {target}: {err}"))
+        };
+        if let (Transport::Unix, Some(path)) = (self.args.transport, &self.args.path) {
+            let target = format!("unix:{}", path.display());
+            let stream = self.limited(format!("connecting to {target}"), UnixStream::connect(path)).await?;
+            let stream = stream.map_err(|err| cannot(&target, err))?;
+            // An unnamed Unix socket is known to the server by our process id (PROTOCOL.md §10.2).
+            return Ok(Connection {
+                stream: Box::new(stream),
+                local: pid_string(std::process::id()),
+                peer: target,
+            });
+        }
+        let (host, port) = (self.args.host.as_str(), self.args.port);
+        let target = format!("{host}:{port}");
+        let stream =
+            self.limited(format!("connecting to {target}"), TcpStream::connect((host, port))).await?;
+        let stream = stream.map_err(|err| cannot(&target, err))?;
         // Framed mode is stop-and-wait with small frames: Nagle would only add latency.
         let _ = stream.set_nodelay(true);
-        Ok(stream)
+        let local = stream.local_addr().map_err(|err| ClientError::io("local address", &err))?;
+        let peer = stream.peer_addr().map_err(|err| ClientError::io("peer address", &err))?;
+        Ok(Connection { stream: Box::new(stream), local: addr_string(local), peer: addr_string(peer) })
     }
 
     /// Raw mode: connect, write, shut down the write side, wait for the server's EOF.
     async fn send_raw(&mut self, payload: &[u8]) -> Result<(), ClientError> {
-        let mut stream = self.connect().await?;
-        let (local, peer) = addresses(&stream)?;
+        let Connection { mut stream, local, peer } = self.connect().await?;
         let sent = async {
             stream.write_all(payload).await?;
             stream.shutdown().await
         };
-        self.limited("sending", sent)
-            .await?
-            .map_err(|err| ClientError::io("sending failed", &err))?;
+        self.limited("sending", sent).await?.map_err(|err| ClientError::io("sending failed", &err))?;
         // Anything the server sends back is ignored; its EOF says it has finished with us.
-        let mut sink = [0u8; 1024];
-        let drained = async {
-            while stream.read(&mut sink).await? > 0 {}
-            io::Result::Ok(())
-        };
-        self.limited("waiting for the server to close", drained)
+        self.limited("waiting for the server to close", drain(&mut stream))
             .await?
             .map_err(|err| ClientError::io("waiting for the server to close", &err))?;
         self.report(payload, 1, &local, &peer, AckCheck::None)
     }
 
-    /// Framed mode: one connection; each frame is written, then its ACK read and checked.
+    /// Framed mode: one connection; stop-and-wait (each frame written, then its ACK read), or
+    /// with `--pipeline`/`--half-close` every frame first, then every ACK.
     async fn send_framed(&mut self, payloads: &[Vec<u8>]) -> Result<(), ClientError> {
-        let mut stream = self.connect().await?;
-        let (local, peer) = addresses(&stream)?;
+        let Connection { mut stream, local, peer } = self.connect().await?;
+        let pipelined = self.args.pipeline || self.args.half_close;
+        if pipelined {
+            let mut batch = Vec::new();
+            for payload in payloads {
+                batch.extend_from_slice(&frame_header(payload)?);
+                batch.extend_from_slice(payload);
+            }
+            let written = async {
+                stream.write_all(&batch).await?;
+                if self.args.half_close {
+                    stream.shutdown().await?;
+                }
+                stream.flush().await
+            };
+            if let Err(err) = self.limited("sending the frames", written).await? {
+                return Err(explain_write_failure(&mut stream, 1, &err).await);
+            }
+        }
         for (index, payload) in payloads.iter().enumerate() {
             let seq = index as u64 + 1;
-            let written = self
-                .limited(
-                    format!("sending message {seq}"),
-                    write_frame(&mut stream, payload),
-                )
-                .await?;
-            if let Err(err) = written {
-                // The server may have rejected the frame with an ERR reply and closed: that reply
-                // explains the failure better than the broken pipe does.
-                if let Ok(Ok(Some(reply))) =
-                    tokio::time::timeout(Duration::from_secs(1), read_frame(&mut stream, MAX_REPLY_BYTES))
-                        .await
-                    && let Ok(Reply::Err { code, detail }) = Reply::parse(&reply)
-                {
-                    return Err(server_refused(seq, &code, &detail));
+            if !pipelined {
+                let written =
+                    self.limited(format!("sending message {seq}"), write_frame(&mut stream, payload)).await?;
+                if let Err(err) = written {
+                    return Err(explain_write_failure(&mut stream, seq, &err).await);
                 }
-                return Err(ClientError::io(format!("sending message {seq} failed"), &err));
             }
             let reply = self.limited(
                 format!("waiting for the ack of message {seq}"),
@@ -151,13 +185,52 @@ impl<W: Write> Session<'_, W> {
             self.report(payload, seq, &local, &peer, AckCheck::Verified)?;
         }
         let closed = async {
-            stream.shutdown().await?;
-            let mut sink = [0u8; 1024];
-            while stream.read(&mut sink).await? > 0 {}
-            io::Result::Ok(())
+            if !self.args.half_close {
+                stream.shutdown().await?;
+            }
+            drain(&mut stream).await
         };
         // Everything is acknowledged by now; a slow or odd close is not a delivery failure.
         let _ = tokio::time::timeout(self.args.timeout(), closed).await;
+        Ok(())
+    }
+
+    /// UDP: one connected socket, one datagram per message, each acknowledged by a datagram.
+    async fn send_udp(&mut self, payloads: &[Vec<u8>]) -> Result<(), ClientError> {
+        let (host, port) = (self.args.host.as_str(), self.args.port);
+        let target = format!("{host}:{port}");
+        let server = tokio::net::lookup_host((host, port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| ClientError::new(ExitKind::Connect, format!("cannot resolve {target}")))?;
+        let any: std::net::SocketAddr =
+            if server.is_ipv6() { ([0u16; 8], 0).into() } else { ([0u8; 4], 0).into() };
+        let socket =
+            UdpSocket::bind(any).await.map_err(|err| ClientError::io("binding a UDP socket", &err))?;
+        socket
+            .connect(server)
+            .await
+            .map_err(|err| ClientError::new(ExitKind::Connect, format!("{target}: {err}")))?;
+        let local = addr_string(socket.local_addr().map_err(|err| ClientError::io("local address", &err))?);
+        let peer = addr_string(server);
+        let mut buf = vec![0u8; MAX_REPLY_BYTES as usize + 1];
+        for (index, payload) in payloads.iter().enumerate() {
+            let seq = index as u64 + 1;
+            let sent = self.limited(format!("sending datagram {seq}"), socket.send(payload)).await?;
+            sent.map_err(|err| udp_error(&target, seq, err))?;
+            let received =
+                self.limited(format!("waiting for the ack of datagram {seq}"), socket.recv(&mut buf)).await?;
+            let n = received.map_err(|err| udp_error(&target, seq, err))?;
+            if n > MAX_REPLY_BYTES as usize {
+                return Err(ClientError::new(
+                    ExitKind::Protocol,
+                    format!("reply to datagram {seq} is too long"),
+                ));
+            }
+            check_ack(seq, payload, &buf[..n])?;
+            self.report(payload, seq, &local, &peer, AckCheck::Verified)?;
+        }
         Ok(())
     }
 
@@ -182,6 +255,7 @@ impl<W: Write> Session<'_, W> {
                     len: view.digest.len,
                     sha256: view.digest.sha256_hex(),
                     ack,
+                    transport: self.args.transport,
                 };
                 serde_json::to_string(&report)
                     .map_err(|err| ClientError::new(ExitKind::Other, err.to_string()))?
@@ -196,21 +270,44 @@ impl<W: Write> Session<'_, W> {
     }
 }
 
-fn addresses(stream: &TcpStream) -> Result<(String, String), ClientError> {
-    let local = stream
-        .local_addr()
-        .map_err(|err| ClientError::io("local address", &err))?;
-    let peer = stream
-        .peer_addr()
-        .map_err(|err| ClientError::io("peer address", &err))?;
-    Ok((addr_string(local), addr_string(peer)))
+/// Reads and discards everything until EOF.
+async fn drain(stream: &mut Box<dyn Stream>) -> io::Result<()> {
+    let mut sink = [0u8; 1024];
+    while stream.read(&mut sink).await? > 0 {}
+    Ok(())
+}
+
+fn frame_header(payload: &[u8]) -> Result<[u8; 4], ClientError> {
+    header(payload.len()).ok_or_else(|| {
+        ClientError::new(
+            ExitKind::Usage,
+            format!("a message of {} bytes does not fit a frame", payload.len()),
+        )
+    })
+}
+
+/// After a failed write the server may have rejected a frame with an ERR reply and closed: that
+/// reply explains the failure better than the broken pipe does.
+async fn explain_write_failure(stream: &mut Box<dyn Stream>, seq: u64, err: &io::Error) -> ClientError {
+    if let Ok(Ok(Some(reply))) =
+        tokio::time::timeout(Duration::from_secs(1), read_frame(stream, MAX_REPLY_BYTES)).await
+        && let Ok(Reply::Err { code, detail }) = Reply::parse(&reply)
+    {
+        return server_refused(seq, &code, &detail);
+    }
+    ClientError::io(format!("sending message {seq} failed"), err)
+}
+
+fn udp_error(target: &str, seq: u64, err: io::Error) -> ClientError {
+    // A port nobody listens on answers with ICMP "port unreachable", reported as refused.
+    if err.kind() == io::ErrorKind::ConnectionRefused {
+        return ClientError::new(ExitKind::Connect, format!("cannot reach {target}: {err}"));
+    }
+    ClientError::io(format!("datagram {seq}"), &err)
 }
 
 fn server_refused(seq: u64, code: &str, detail: &str) -> ClientError {
-    ClientError::new(
-        ExitKind::Protocol,
-        format!("server rejected message {seq}: {code} {detail}"),
-    )
+    ClientError::new(ExitKind::Protocol, format!("server rejected message {seq}: {code} {detail}"))
 }
 
 /// Requires `reply` to be `ACK seq len(payload) sha256(payload)`.
@@ -240,11 +337,7 @@ mod tests {
 
     #[test]
     fn ack_must_match_sequence_length_and_hash() {
-        let good = Reply::Ack {
-            seq: 2,
-            digest: interop_wire::Digest::of(b"abc"),
-        }
-        .to_string();
+        let good = Reply::Ack { seq: 2, digest: interop_wire::Digest::of(b"abc") }.to_string();
         assert!(check_ack(2, b"abc", good.as_bytes()).is_ok());
         for (seq, payload) in [(1, &b"abc"[..]), (2, b"abd"), (2, b"ab")] {
             let err = check_ack(seq, payload, good.as_bytes()).unwrap_err();
@@ -255,9 +348,6 @@ mod tests {
             (err.kind, err.message.as_str()),
             (ExitKind::Protocol, "server rejected message 1: too-large 5 > 4")
         );
-        assert_eq!(
-            check_ack(1, b"x", b"nonsense").unwrap_err().kind,
-            ExitKind::Protocol
-        );
+        assert_eq!(check_ack(1, b"x", b"nonsense").unwrap_err().kind, ExitKind::Protocol);
     }
 }

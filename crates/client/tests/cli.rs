@@ -32,15 +32,8 @@ fn raw_server(n: usize) -> (u16, std::thread::JoinHandle<Vec<Vec<u8>>>) {
 #[test]
 fn raw_sends_each_message_on_its_own_connection_and_prints_it() {
     let (port, server) = raw_server(2);
-    client()
-        .args(["--port", &port.to_string(), "first", "第二"])
-        .assert()
-        .success()
-        .stdout("first\n第二\n");
-    assert_eq!(
-        server.join().unwrap(),
-        vec![b"first".to_vec(), "第二".as_bytes().to_vec()]
-    );
+    client().args(["--port", &port.to_string(), "first", "第二"]).assert().success().stdout("first\n第二\n");
+    assert_eq!(server.join().unwrap(), vec![b"first".to_vec(), "第二".as_bytes().to_vec()]);
 }
 
 #[test]
@@ -50,25 +43,16 @@ fn file_payloads_go_first_and_binary_is_summarised() {
     let all: Vec<u8> = (0..=255).collect();
     std::fs::write(&path, &all).unwrap();
     let (port, server) = raw_server(2);
-    client()
-        .args(["--port", &port.to_string(), "after", "--file"])
-        .arg(&path)
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::starts_with("[binary message: 256 bytes, sha256 40aff2e9")
-                .and(predicate::str::ends_with("after\n")),
-        );
+    client().args(["--port", &port.to_string(), "after", "--file"]).arg(&path).assert().success().stdout(
+        predicate::str::starts_with("[binary message: 256 bytes, sha256 40aff2e9")
+            .and(predicate::str::ends_with("after\n")),
+    );
     assert_eq!(server.join().unwrap(), vec![all, b"after".to_vec()]);
 }
 
 #[test]
 fn refused_exits_3_at_once() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let started = Instant::now();
     client()
         .args(["--port", &port.to_string()])
@@ -116,18 +100,12 @@ fn a_wrong_ack_is_a_protocol_error() {
 fn usage_and_file_errors_have_their_codes() {
     client().args(["--port", "nope"]).assert().code(2);
     client().args(["--mode", "udp"]).assert().code(2);
-    client()
-        .arg("--help")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("--timeout-ms"));
+    client().arg("--help").assert().success().stdout(predicate::str::contains("--timeout-ms"));
     client()
         .args(["--file", "/nonexistent/file"])
         .assert()
         .code(1)
-        .stderr(predicate::str::starts_with(
-            "error: cannot read /nonexistent/file",
-        ));
+        .stderr(predicate::str::starts_with("error: cannot read /nonexistent/file"));
 }
 
 #[test]
@@ -144,15 +122,7 @@ fn ipv6_addresses_are_bracketed_in_json() {
         (peer.to_string(), got)
     });
     let out = client()
-        .args([
-            "--host",
-            "::1",
-            "--port",
-            &port.to_string(),
-            "--format",
-            "json",
-            "v6",
-        ])
+        .args(["--host", "::1", "--port", &port.to_string(), "--format", "json", "v6"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");

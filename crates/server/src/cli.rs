@@ -2,7 +2,8 @@
 
 use crate::server::Config;
 use clap::{Parser, ValueEnum};
-use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, Mode};
+use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, Mode, Transport};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Accepts connections forever and prints `Hello: <peer>` and every message it receives.
@@ -29,9 +30,22 @@ pub struct Args {
     /// Most connections served at once; more wait in the listen backlog.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// tcp, unix (with --path) or udp (one acknowledged datagram per message).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    pub transport: Transport,
+    /// The Unix socket's path, with --transport unix (a stale socket file there is replaced).
+    #[arg(long, required_if_eq("transport", "unix"), value_parser = unix_path)]
+    pub path: Option<PathBuf>,
     /// Close a connection that is silent (raw) or does not complete a frame (framed) for this long.
     #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: u64,
+}
+
+/// A `--path` value: at most 107 bytes, so that it fits a Unix socket address.
+fn unix_path(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    interop_wire::check_unix_path(&path)?;
+    Ok(path)
 }
 
 /// Output format of the server.
@@ -69,11 +83,18 @@ mod tests {
     #[test]
     fn defaults_are_the_tutorials() {
         let args = Args::parse_from(["interop-server"]);
-        assert_eq!(
-            (args.host.as_str(), args.port, args.mode),
-            ("127.0.0.1", 8099, Mode::Raw)
-        );
+        assert_eq!((args.host.as_str(), args.port, args.mode), ("127.0.0.1", 8099, Mode::Raw));
         assert_eq!(args.format, Format::Text);
         assert_eq!(args.config().max_message_bytes, 16 * 1024 * 1024);
+        assert_eq!(args.transport, Transport::Tcp);
+    }
+
+    #[test]
+    fn unix_needs_a_short_enough_path() {
+        assert!(Args::try_parse_from(["s", "--transport", "unix"]).is_err());
+        let long = format!("/tmp/{}", "x".repeat(120));
+        let err = Args::try_parse_from(["s", "--transport", "unix", "--path", &long]).unwrap_err();
+        assert!(err.to_string().contains("unix socket path too long: 125 bytes, at most 107"), "{err}");
+        assert!(Args::try_parse_from(["s", "--transport", "unix", "--path", "/tmp/s.sock"]).is_ok());
     }
 }

@@ -7,7 +7,6 @@
 
 use crate::cli::Format;
 use crate::server::Event;
-use interop_wire::addr_string;
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -20,17 +19,20 @@ pub struct Printer<O, E> {
     err: E,
     /// Connections whose `Hello:` line has not been printed yet (text format).
     hello_pending: HashSet<u64>,
+    /// Print `Hello:` before every message, not once per connection (UDP: every datagram).
+    hello_each_message: bool,
 }
 
 impl<O: Write, E: Write> Printer<O, E> {
     /// A printer for `format`.
     pub fn new(format: Format, out: O, err: E) -> Self {
-        Printer {
-            format,
-            out,
-            err,
-            hello_pending: HashSet::new(),
-        }
+        Printer { format, out, err, hello_pending: HashSet::new(), hello_each_message: false }
+    }
+
+    /// Prints `Hello: <peer>` before every message (UDP, where every datagram stands alone).
+    pub fn hello_each_message(mut self) -> Self {
+        self.hello_each_message = true;
+        self
     }
 
     /// Prints one event and flushes.
@@ -39,7 +41,7 @@ impl<O: Write, E: Write> Printer<O, E> {
         if let Event::Listening { addr, .. } = event {
             // The first line, identical in both formats: harnesses read the port from it.
             record.push_str(LISTENING_PREFIX);
-            record.push_str(&addr_string(*addr));
+            record.push_str(addr);
             record.push('\n');
         }
         match self.format {
@@ -64,16 +66,19 @@ impl<O: Write, E: Write> Printer<O, E> {
                 self.hello_pending.insert(*conn);
             }
             Event::Message { conn, peer, view, .. } => {
-                self.hello(*conn, *peer, record);
+                if self.hello_each_message {
+                    self.hello_pending.insert(*conn);
+                }
+                self.hello(*conn, peer, record);
                 record.push_str(&view.line());
                 record.push('\n');
             }
-            Event::Closed { conn, peer, .. } => self.hello(*conn, *peer, record),
+            Event::Closed { conn, peer, .. } => self.hello(*conn, peer, record),
             Event::Error { conn, error } => {
                 let line = match conn {
                     Some((conn, peer)) => {
-                        self.hello(*conn, *peer, record);
-                        format!("error: {}: {error}\n", addr_string(*peer))
+                        self.hello(*conn, peer, record);
+                        format!("error: {peer}: {error}\n")
                     }
                     None => format!("error: {error}\n"),
                 };
@@ -85,10 +90,10 @@ impl<O: Write, E: Write> Printer<O, E> {
     }
 
     /// Adds the connection's `Hello:` line to `record` if it has not been printed yet.
-    fn hello(&mut self, conn: u64, peer: std::net::SocketAddr, record: &mut String) {
+    fn hello(&mut self, conn: u64, peer: &str, record: &mut String) {
         if self.hello_pending.remove(&conn) {
             record.push_str("Hello: ");
-            record.push_str(&addr_string(peer));
+            record.push_str(peer);
             record.push('\n');
         }
     }
@@ -100,53 +105,17 @@ mod tests {
     use interop_wire::{MessageView, Mode};
 
     fn events() -> Vec<Event> {
-        let peer = |port| format!("127.0.0.1:{port}").parse().unwrap();
+        let peer = |port| format!("127.0.0.1:{port}");
         vec![
-            Event::Listening {
-                addr: peer(8099),
-                mode: Mode::Raw,
-            },
-            Event::Connected {
-                conn: 1,
-                peer: peer(1001),
-                local: peer(8099),
-            },
-            Event::Connected {
-                conn: 2,
-                peer: peer(1002),
-                local: peer(8099),
-            },
-            Event::Message {
-                conn: 2,
-                peer: peer(1002),
-                seq: 1,
-                view: MessageView::of(b"second"),
-            },
-            Event::Message {
-                conn: 1,
-                peer: peer(1001),
-                seq: 1,
-                view: MessageView::of(b"first\nline"),
-            },
-            Event::Closed {
-                conn: 1,
-                peer: peer(1001),
-                messages: 1,
-            },
-            Event::Closed {
-                conn: 2,
-                peer: peer(1002),
-                messages: 1,
-            },
-            Event::Connected {
-                conn: 3,
-                peer: peer(1003),
-                local: peer(8099),
-            },
-            Event::Error {
-                conn: Some((3, peer(1003))),
-                error: "truncated".into(),
-            },
+            Event::Listening { addr: peer(8099), mode: Mode::Raw },
+            Event::Connected { conn: 1, peer: peer(1001), local: peer(8099) },
+            Event::Connected { conn: 2, peer: peer(1002), local: peer(8099) },
+            Event::Message { conn: 2, peer: peer(1002), seq: 1, view: MessageView::of(b"second") },
+            Event::Message { conn: 1, peer: peer(1001), seq: 1, view: MessageView::of(b"first\nline") },
+            Event::Closed { conn: 1, peer: peer(1001), messages: 1 },
+            Event::Closed { conn: 2, peer: peer(1002), messages: 1 },
+            Event::Connected { conn: 3, peer: peer(1003), local: peer(8099) },
+            Event::Error { conn: Some((3, peer(1003))), error: "truncated".into() },
         ]
     }
 

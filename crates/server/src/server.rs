@@ -1,4 +1,5 @@
-//! The accept loop and the two per-connection protocols (PROTOCOL.md §2, §3, §5).
+//! The accept loop and the per-connection protocols (PROTOCOL.md §2, §3, §5, §10), over TCP, Unix
+//! domain stream sockets and UDP.
 //!
 //! Invariants:
 //! - A connection permit is taken *before* `accept`, so at most `max_connections` are served and
@@ -7,19 +8,20 @@
 //!   memory is bounded by `max_connections × max_message_bytes`.
 //! - A connection's events are emitted in order: `Connected`, its `Message`s, then exactly one of
 //!   `Closed` or `Error`. Nothing is emitted for a partial message.
-//! - In framed mode a message's event is emitted before its ACK is written, so an acknowledged
-//!   message is always in the log.
+//! - In framed mode (and over UDP) a message's event is emitted before its ACK is written, so an
+//!   acknowledged message is always in the log.
 
 use interop_wire::frame::{FrameError, read_frame, write_frame};
 use interop_wire::reply::{ERR_TOO_LARGE, Reply};
-use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, MessageView, Mode, addr_string};
+use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, MAX_UDP_PAYLOAD, MessageView, Mode, addr_string, pid_string};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
@@ -52,30 +54,32 @@ impl Default for Config {
 }
 
 /// Everything the server observes, in the order it happens. The output module prints these.
+/// Addresses are already in their printed form (`127.0.0.1:5555`, `[::1]:5555`, `pid:42`,
+/// `unix:/tmp/s.sock`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// Bound and accepting.
     Listening {
         /// The bound address.
-        addr: SocketAddr,
+        addr: String,
         /// The server's mode.
         mode: Mode,
     },
-    /// A connection was accepted.
+    /// A connection was accepted (UDP: the first datagram from a new peer arrived).
     Connected {
         /// Connection number, from 1.
         conn: u64,
         /// The client's address.
-        peer: SocketAddr,
+        peer: String,
         /// Our end.
-        local: SocketAddr,
+        local: String,
     },
     /// A whole message arrived.
     Message {
         /// Connection number.
         conn: u64,
         /// The client's address.
-        peer: SocketAddr,
+        peer: String,
         /// Message number on the connection, from 1.
         seq: u64,
         /// What is kept of the message for printing.
@@ -86,14 +90,14 @@ pub enum Event {
         /// Connection number.
         conn: u64,
         /// The client's address.
-        peer: SocketAddr,
+        peer: String,
         /// Messages it carried.
         messages: u64,
     },
     /// A connection failed (`conn` set) or the server hit a problem of its own.
     Error {
         /// The connection, if the error belongs to one.
-        conn: Option<(u64, SocketAddr)>,
+        conn: Option<(u64, String)>,
         /// What went wrong.
         error: String,
     },
@@ -103,23 +107,77 @@ pub enum Event {
 /// queueing without limit.
 type Events = mpsc::Sender<Event>;
 
+/// A stream connection's two ends, as printed.
+#[derive(Debug)]
+pub struct Ends {
+    /// The client's address (`pid:<pid>` for Unix sockets).
+    pub peer: String,
+    /// Ours.
+    pub local: String,
+}
+
+/// Something that accepts stream connections: a TCP or a Unix listener.
+pub trait Acceptor: Send + 'static {
+    /// The connection type.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// The listening address, as printed.
+    fn local(&self) -> io::Result<String>;
+    /// Waits for the next connection.
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, Ends)>> + Send;
+}
+
+impl Acceptor for TcpListener {
+    type Stream = tokio::net::TcpStream;
+
+    fn local(&self) -> io::Result<String> {
+        self.local_addr().map(addr_string)
+    }
+
+    async fn accept(&self) -> io::Result<(Self::Stream, Ends)> {
+        let (stream, peer) = TcpListener::accept(self).await?;
+        let local = stream.local_addr()?;
+        // Acks are small writes answered by the client's next frame: don't let Nagle hold them.
+        let _ = stream.set_nodelay(true);
+        Ok((stream, Ends { peer: addr_string(peer), local: addr_string(local) }))
+    }
+}
+
+/// A Unix listener that knows its path (the socket's own address does not print usefully).
+#[derive(Debug)]
+pub struct UnixAcceptor {
+    /// The listener.
+    pub listener: UnixListener,
+    /// The path it is bound to.
+    pub path: PathBuf,
+}
+
+impl Acceptor for UnixAcceptor {
+    type Stream = tokio::net::UnixStream;
+
+    fn local(&self) -> io::Result<String> {
+        Ok(format!("unix:{}", self.path.display()))
+    }
+
+    async fn accept(&self) -> io::Result<(Self::Stream, Ends)> {
+        let (stream, _) = self.listener.accept().await?;
+        // An unnamed client socket has no address; its process id identifies it (PROTOCOL §10.2).
+        let peer = match stream.peer_cred().ok().and_then(|c| c.pid()) {
+            Some(pid) => pid_string(pid),
+            None => "pid:unknown".into(),
+        };
+        Ok((stream, Ends { peer, local: self.local()? }))
+    }
+}
+
 /// Serves `listener` until `shutdown` completes, then lets in-flight connections finish for up to
 /// `config.shutdown_grace` and returns. Every observation is sent to `events`.
-pub async fn run(
-    listener: TcpListener,
+pub async fn run<A: Acceptor>(
+    listener: A,
     config: Config,
     events: Events,
     shutdown: impl Future,
 ) -> io::Result<()> {
-    let addr = listener.local_addr()?;
-    emit(
-        &events,
-        Event::Listening {
-            addr,
-            mode: config.mode,
-        },
-    )
-    .await;
+    emit(&events, Event::Listening { addr: listener.local()?, mode: config.mode }).await;
     let config = Arc::new(config);
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let mut tasks = JoinSet::new();
@@ -135,26 +193,19 @@ pub async fn run(
             accepted = accept(&listener, &permits) => accepted,
         };
         match accepted {
-            Ok((stream, peer, permit)) => {
+            Ok((stream, ends, permit)) => {
                 backoff = Duration::from_secs(1);
                 let conn = next_conn;
                 next_conn += 1;
                 let (config, events) = (config.clone(), events.clone());
                 tasks.spawn(async move {
-                    serve(stream, conn, peer, &config, &events).await;
+                    serve(stream, conn, ends, &config, &events).await;
                     drop(permit);
                 });
             }
             Err(err) => {
                 // Out of file descriptors and the like: say so, then back off rather than spin.
-                emit(
-                    &events,
-                    Event::Error {
-                        conn: None,
-                        error: format!("accept failed: {err}"),
-                    },
-                )
-                .await;
+                emit(&events, Event::Error { conn: None, error: format!("accept failed: {err}") }).await;
                 tokio::select! {
                     _ = &mut shutdown => break,
                     () = tokio::time::sleep(backoff) => {}
@@ -165,10 +216,7 @@ pub async fn run(
     }
 
     drop(listener);
-    let drained = timeout(config.shutdown_grace, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    let drained = timeout(config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         let open = tasks.len();
         tasks.shutdown().await;
@@ -182,14 +230,14 @@ pub async fn run(
 }
 
 /// Waits for a connection permit, then for a connection.
-async fn accept(
-    listener: &TcpListener,
+async fn accept<A: Acceptor>(
+    listener: &A,
     permits: &Arc<Semaphore>,
-) -> io::Result<(TcpStream, SocketAddr, tokio::sync::OwnedSemaphorePermit)> {
+) -> io::Result<(A::Stream, Ends, tokio::sync::OwnedSemaphorePermit)> {
     // The semaphore is never closed, so acquiring can only fail if it were.
     let permit = permits.clone().acquire_owned().await.map_err(io::Error::other)?;
-    let (stream, peer) = listener.accept().await?;
-    Ok((stream, peer, permit))
+    let (stream, ends) = listener.accept().await?;
+    Ok((stream, ends, permit))
 }
 
 async fn emit(events: &Events, event: Event) {
@@ -198,44 +246,31 @@ async fn emit(events: &Events, event: Event) {
 }
 
 /// Runs one connection to its end and reports how it ended.
-async fn serve(mut stream: TcpStream, conn: u64, peer: SocketAddr, config: &Config, events: &Events) {
-    let local = match stream.local_addr() {
-        Ok(local) => local,
-        Err(err) => {
-            let error = format!("local address unavailable: {err}");
-            emit(
-                events,
-                Event::Error {
-                    conn: Some((conn, peer)),
-                    error,
-                },
-            )
-            .await;
-            return;
-        }
-    };
-    emit(events, Event::Connected { conn, peer, local }).await;
-    // Acks are small writes answered by the client's next frame: don't let Nagle hold them back.
-    let _ = stream.set_nodelay(true);
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    conn: u64,
+    ends: Ends,
+    config: &Config,
+    events: &Events,
+) {
+    let Ends { peer, local } = ends;
+    emit(events, Event::Connected { conn, peer: peer.clone(), local }).await;
     let served = match config.mode {
-        Mode::Raw => serve_raw(&mut stream, conn, peer, config, events).await,
-        Mode::Framed => serve_framed(&mut stream, conn, peer, config, events).await,
+        Mode::Raw => serve_raw(&mut stream, conn, &peer, config, events).await,
+        Mode::Framed => serve_framed(&mut stream, conn, &peer, config, events).await,
     };
     let event = match served {
         Ok(messages) => Event::Closed { conn, peer, messages },
-        Err(error) => Event::Error {
-            conn: Some((conn, peer)),
-            error,
-        },
+        Err(error) => Event::Error { conn: Some((conn, peer)), error },
     };
     emit(events, event).await;
 }
 
 /// Raw mode: the message is everything up to EOF. Returns the number of messages (always 1).
-async fn serve_raw(
-    stream: &mut TcpStream,
+async fn serve_raw<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     conn: u64,
-    peer: SocketAddr,
+    peer: &str,
     config: &Config,
     events: &Events,
 ) -> Result<u64, String> {
@@ -257,38 +292,23 @@ async fn serve_raw(
         message.extend_from_slice(&chunk[..n]);
     }
     let view = MessageView::of(&message);
-    emit(
-        events,
-        Event::Message {
-            conn,
-            peer,
-            seq: 1,
-            view,
-        },
-    )
-    .await;
+    emit(events, Event::Message { conn, peer: peer.into(), seq: 1, view }).await;
     // Closing (on drop) is the only answer raw mode has; shut down politely first.
     let _ = stream.shutdown().await;
     Ok(1)
 }
 
 /// Framed mode: read frames until EOF between frames, acknowledging each.
-async fn serve_framed(
-    stream: &mut TcpStream,
+async fn serve_framed<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     conn: u64,
-    peer: SocketAddr,
+    peer: &str,
     config: &Config,
     events: &Events,
 ) -> Result<u64, String> {
-    let (mut reader, mut writer) = stream.split();
     let mut seq = 0u64;
     loop {
-        let frame = match timeout(
-            config.idle_timeout,
-            read_frame(&mut reader, config.max_message_bytes),
-        )
-        .await
-        {
+        let frame = match timeout(config.idle_timeout, read_frame(stream, config.max_message_bytes)).await {
             Err(_) => return Err(idle_error(config, 0)),
             Ok(frame) => frame,
         };
@@ -296,43 +316,25 @@ async fn serve_framed(
             Ok(Some(payload)) => payload,
             Ok(None) => return Ok(seq),
             Err(FrameError::TooLarge { len, max }) => {
-                let reply = Reply::Err {
-                    code: ERR_TOO_LARGE.into(),
-                    detail: format!("{len} > {max}"),
-                };
-                let _ = write_frame(&mut writer, reply.to_string().as_bytes()).await;
-                let _ = writer.shutdown().await;
+                let reply = Reply::Err { code: ERR_TOO_LARGE.into(), detail: format!("{len} > {max}") };
+                let _ = write_frame(stream, reply.to_string().as_bytes()).await;
+                let _ = stream.shutdown().await;
                 // Read (and drop) what the peer already sent for a moment, so that closing does
                 // not reset the connection and destroy the ERR reply before the client reads it.
                 let mut sink = vec![0u8; 64 * 1024];
                 let _ = timeout(Duration::from_secs(1), async {
-                    while let Ok(1..) = reader.read(&mut sink).await {}
+                    while let Ok(1..) = stream.read(&mut sink).await {}
                 })
                 .await;
-                return Err(format!(
-                    "frame {} too large: {len} bytes > maximum {max}",
-                    seq + 1
-                ));
+                return Err(format!("frame {} too large: {len} bytes > maximum {max}", seq + 1));
             }
             Err(err) => return Err(format!("frame {}: {err}", seq + 1)),
         };
         seq += 1;
         let view = MessageView::of(&payload);
-        let ack = Reply::Ack {
-            seq,
-            digest: view.digest,
-        };
-        emit(
-            events,
-            Event::Message {
-                conn,
-                peer,
-                seq,
-                view,
-            },
-        )
-        .await;
-        if let Err(err) = write_frame(&mut writer, ack.to_string().as_bytes()).await {
+        let ack = Reply::Ack { seq, digest: view.digest };
+        emit(events, Event::Message { conn, peer: peer.into(), seq, view }).await;
+        if let Err(err) = write_frame(stream, ack.to_string().as_bytes()).await {
             return Err(format!("writing ack {seq} failed: {err}"));
         }
     }
@@ -345,41 +347,119 @@ fn idle_error(config: &Config, got: usize) -> String {
     )
 }
 
+/// Serves UDP until `shutdown` completes (PROTOCOL.md §10.3): every datagram is a message, logged
+/// and then acknowledged to its sender; a datagram larger than the maximum is never logged.
+pub async fn run_udp(
+    socket: UdpSocket,
+    config: Config,
+    events: Events,
+    shutdown: impl Future,
+) -> io::Result<()> {
+    let local = addr_string(socket.local_addr()?);
+    emit(&events, Event::Listening { addr: local.clone(), mode: config.mode }).await;
+    // One byte more than the largest datagram: a full buffer means the kernel truncated it.
+    let mut buf = vec![0u8; MAX_UDP_PAYLOAD + 1];
+    // Per peer: its connection number and how many datagrams it sent. Bounded: when a flood of
+    // new peers fills it, the oldest numbering is forgotten (their next datagram starts anew).
+    let mut peers: HashMap<std::net::SocketAddr, (u64, u64)> = HashMap::new();
+    let mut next_conn = 1u64;
+    tokio::pin!(shutdown);
+    loop {
+        let (n, from) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            received = socket.recv_from(&mut buf) => match received {
+                Ok(received) => received,
+                Err(err) => {
+                    // ICMP errors from earlier sends surface here (e.g. a client that left).
+                    emit(&events, Event::Error { conn: None, error: format!("receive failed: {err}") }).await;
+                    continue;
+                }
+            },
+        };
+        let peer = addr_string(from);
+        if peers.len() >= config.max_connections && !peers.contains_key(&from) {
+            peers.clear();
+        }
+        let (conn, seq) = match peers.get_mut(&from) {
+            Some((conn, seq)) => {
+                *seq += 1;
+                (*conn, *seq)
+            }
+            None => {
+                let conn = next_conn;
+                next_conn += 1;
+                peers.insert(from, (conn, 1));
+                emit(&events, Event::Connected { conn, peer: peer.clone(), local: local.clone() }).await;
+                (conn, 1)
+            }
+        };
+        if n > MAX_UDP_PAYLOAD {
+            let error = format!("datagram {seq} truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged");
+            emit(&events, Event::Error { conn: Some((conn, peer)), error }).await;
+            continue;
+        }
+        let view = MessageView::of(&buf[..n]);
+        let ack = Reply::Ack { seq, digest: view.digest };
+        emit(&events, Event::Message { conn, peer: peer.clone(), seq, view }).await;
+        if let Err(err) = socket.send_to(ack.to_string().as_bytes(), from).await {
+            emit(
+                &events,
+                Event::Error { conn: Some((conn, peer)), error: format!("sending ack {seq}: {err}") },
+            )
+            .await;
+        }
+    }
+}
+
+/// Binds a Unix listener at `path` (PROTOCOL.md §10.2): a stale socket file nobody listens on is
+/// removed first; a live one, or anything that is not a socket, is an error.
+pub fn bind_unix(path: &std::path::Path) -> io::Result<UnixAcceptor> {
+    use std::os::unix::fs::FileTypeExt as _;
+    interop_wire::check_unix_path(path).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket; not removing it", path.display()),
+            ));
+        }
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("address in use: a server listens on {}", path.display()),
+                ));
+            }
+            // Nobody listens: a stale file from an earlier run.
+            Err(_) => std::fs::remove_file(path)?,
+        }
+    }
+    Ok(UnixAcceptor { listener: UnixListener::bind(path)?, path: path.to_owned() })
+}
+
 /// Converts an event to its JSON line form (PROTOCOL.md §8.1).
 impl From<&Event> for interop_wire::json::ServerEvent {
     fn from(event: &Event) -> Self {
         use interop_wire::json::ServerEvent as J;
         match event {
-            Event::Listening { addr, mode } => J::Listening {
-                addr: addr_string(*addr),
-                mode: *mode,
-            },
-            Event::Connected { conn, peer, local } => J::Connected {
+            Event::Listening { addr, mode } => J::Listening { addr: addr.clone(), mode: *mode },
+            Event::Connected { conn, peer, local } => {
+                J::Connected { conn: *conn, peer: peer.clone(), local: local.clone() }
+            }
+            Event::Message { conn, peer, seq, view } => J::Message {
                 conn: *conn,
-                peer: addr_string(*peer),
-                local: addr_string(*local),
-            },
-            Event::Message {
-                conn,
-                peer,
-                seq,
-                view,
-            } => J::Message {
-                conn: *conn,
-                peer: addr_string(*peer),
+                peer: peer.clone(),
                 seq: *seq,
                 len: view.digest.len,
                 sha256: view.digest.sha256_hex(),
                 text: view.text.clone(),
             },
-            Event::Closed { conn, peer, messages } => J::Closed {
-                conn: *conn,
-                peer: addr_string(*peer),
-                messages: *messages,
-            },
+            Event::Closed { conn, peer, messages } => {
+                J::Closed { conn: *conn, peer: peer.clone(), messages: *messages }
+            }
             Event::Error { conn, error } => J::Error {
-                conn: conn.map(|(conn, _)| conn),
-                peer: conn.map(|(_, peer)| addr_string(peer)),
+                conn: conn.as_ref().map(|(conn, _)| *conn),
+                peer: conn.as_ref().map(|(_, peer)| peer.clone()),
                 error: error.clone(),
             },
         }

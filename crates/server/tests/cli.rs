@@ -6,20 +6,12 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
 fn start(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
-    let mut child = Command::cargo_bin("interop-server")
-        .unwrap()
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::cargo_bin("interop-server").unwrap().args(args).stdout(Stdio::piped()).spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
-    let addr = first
-        .strip_prefix("listening on ")
-        .expect(&first)
-        .trim()
-        .to_string();
+    let addr = first.strip_prefix("listening on ").expect(&first).trim().to_string();
     (child, out, addr)
 }
 
@@ -29,11 +21,7 @@ fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
 }
 
 fn nix_kill(pid: u32) {
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
+    Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
 }
 
 #[test]
@@ -66,10 +54,6 @@ fn listens_on_ipv6_loopback() {
 
 #[test]
 fn bad_arguments_are_a_usage_error() {
-    let status = Command::cargo_bin("interop-server")
-        .unwrap()
-        .args(["--mode", "udp"])
-        .output()
-        .unwrap();
+    let status = Command::cargo_bin("interop-server").unwrap().args(["--mode", "udp"]).output().unwrap();
     assert_eq!(status.status.code(), Some(2));
 }

@@ -22,12 +22,7 @@ async fn start(config: Config) -> TestServer {
     let (tx, events) = mpsc::channel(1024);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, config, tx, stopped));
-    TestServer {
-        addr,
-        events,
-        stop,
-        task,
-    }
+    TestServer { addr, events, stop, task }
 }
 
 impl TestServer {
@@ -44,11 +39,7 @@ impl TestServer {
 }
 
 fn framed() -> Config {
-    Config {
-        mode: Mode::Framed,
-        max_message_bytes: 1024,
-        ..Config::default()
-    }
+    Config { mode: Mode::Framed, max_message_bytes: 1024, ..Config::default() }
 }
 
 fn messages(events: &[Event]) -> Vec<(u64, u64, Digest)> {
@@ -76,10 +67,7 @@ async fn send_framed_ok(addr: SocketAddr, payloads: &[&[u8]]) {
     for (i, payload) in payloads.iter().enumerate() {
         write_frame(&mut stream, payload).await.unwrap();
         let reply = read_frame(&mut stream, 1024).await.unwrap().unwrap();
-        let expected = Reply::Ack {
-            seq: i as u64 + 1,
-            digest: Digest::of(payload),
-        };
+        let expected = Reply::Ack { seq: i as u64 + 1, digest: Digest::of(payload) };
         assert_eq!(Reply::parse(&reply).unwrap(), expected);
     }
 }
@@ -97,20 +85,13 @@ async fn raw_reads_until_eof_whatever_the_write_pattern() {
     stream.read_to_end(&mut rest).await.unwrap();
     assert!(rest.is_empty(), "raw mode sends nothing back");
     let events = server.finish().await;
-    assert_eq!(
-        messages(&events),
-        vec![(1, 1, Digest::of(b"Hello SocketServer!!!"))]
-    );
+    assert_eq!(messages(&events), vec![(1, 1, Digest::of(b"Hello SocketServer!!!"))]);
     assert!(matches!(events.last(), Some(Event::Closed { messages: 1, .. })));
 }
 
 #[tokio::test]
 async fn raw_message_over_the_maximum_is_an_error_not_a_message() {
-    let server = start(Config {
-        max_message_bytes: 10,
-        ..Config::default()
-    })
-    .await;
+    let server = start(Config { max_message_bytes: 10, ..Config::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let _ = stream.write_all(&[b'x'; 11]).await;
     let _ = stream.shutdown().await;
@@ -118,10 +99,7 @@ async fn raw_message_over_the_maximum_is_an_error_not_a_message() {
     let _ = stream.read_to_end(&mut sink).await;
     let events = server.finish().await;
     assert!(messages(&events).is_empty());
-    assert_eq!(
-        errors(&events),
-        vec!["message too large: more than 10 bytes".to_string()]
-    );
+    assert_eq!(errors(&events), vec!["message too large: more than 10 bytes".to_string()]);
 }
 
 #[tokio::test]
@@ -130,19 +108,10 @@ async fn framed_acks_every_message_including_empty_and_back_to_back() {
     send_framed_ok(server.addr, &[b"one", b"", "二".as_bytes()]).await;
     // Three frames in a single write: the server must split out exactly those.
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream
-        .write_all(&[0, 0, 0, 1, b'a', 0, 0, 0, 0, 0, 0, 0, 2, b'b', b'c'])
-        .await
-        .unwrap();
+    stream.write_all(&[0, 0, 0, 1, b'a', 0, 0, 0, 0, 0, 0, 0, 2, b'b', b'c']).await.unwrap();
     for (seq, payload) in [(1, &b"a"[..]), (2, b""), (3, b"bc")] {
         let reply = read_frame(&mut stream, 1024).await.unwrap().unwrap();
-        assert_eq!(
-            Reply::parse(&reply).unwrap(),
-            Reply::Ack {
-                seq,
-                digest: Digest::of(payload)
-            }
-        );
+        assert_eq!(Reply::parse(&reply).unwrap(), Reply::Ack { seq, digest: Digest::of(payload) });
     }
     drop(stream);
     let events = server.finish().await;
@@ -152,18 +121,12 @@ async fn framed_acks_every_message_including_empty_and_back_to_back() {
 #[tokio::test]
 async fn garbage_and_a_4_gib_prefix_get_err_and_the_server_serves_the_next_client() {
     let server = start(framed()).await;
-    for garbage in [
-        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
-        &[0xff, 0xff, 0xff, 0xff],
-    ] {
+    for garbage in [&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..], &[0xff, 0xff, 0xff, 0xff]] {
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         stream.write_all(garbage).await.unwrap();
         let reply = read_frame(&mut stream, 1024).await.unwrap().unwrap();
         let reply = Reply::parse(&reply).unwrap();
-        assert!(
-            matches!(&reply, Reply::Err { code, .. } if code == "too-large"),
-            "{reply:?}"
-        );
+        assert!(matches!(&reply, Reply::Err { code, .. } if code == "too-large"), "{reply:?}");
         // And then the server closes.
         let mut rest = Vec::new();
         let _ = stream.read_to_end(&mut rest).await;
@@ -174,10 +137,7 @@ async fn garbage_and_a_4_gib_prefix_get_err_and_the_server_serves_the_next_clien
     assert_eq!(messages(&events).len(), 1);
     let errors = errors(&events);
     assert_eq!(errors.len(), 2, "{errors:?}");
-    assert!(
-        errors[1].contains("4294967295 bytes > maximum 1024"),
-        "{errors:?}"
-    );
+    assert!(errors[1].contains("4294967295 bytes > maximum 1024"), "{errors:?}");
 }
 
 #[tokio::test]
@@ -200,10 +160,7 @@ async fn eof_mid_frame_records_nothing_for_the_partial_message() {
 
 #[tokio::test]
 async fn a_stalled_peer_blocks_nobody_and_idles_out() {
-    let config = Config {
-        idle_timeout: Duration::from_millis(300),
-        ..framed()
-    };
+    let config = Config { idle_timeout: Duration::from_millis(300), ..framed() };
     let server = start(config).await;
     // Half a frame, then silence.
     let mut stalled = TcpStream::connect(server.addr).await.unwrap();
@@ -215,20 +172,12 @@ async fn a_stalled_peer_blocks_nobody_and_idles_out() {
     let _ = stalled.read_to_end(&mut rest).await; // the server gives up on it
     let events = server.finish().await;
     assert_eq!(messages(&events).len(), 5);
-    assert!(
-        errors(&events)[0].starts_with("idle timeout"),
-        "{:?}",
-        errors(&events)
-    );
+    assert!(errors(&events)[0].starts_with("idle timeout"), "{:?}", errors(&events));
 }
 
 #[tokio::test]
 async fn connection_limit_queues_instead_of_failing() {
-    let config = Config {
-        max_connections: 1,
-        idle_timeout: Duration::from_millis(500),
-        ..framed()
-    };
+    let config = Config { max_connections: 1, idle_timeout: Duration::from_millis(500), ..framed() };
     let server = start(config).await;
     let _holder = TcpStream::connect(server.addr).await.unwrap();
     // Served once the holder idles out and gives its permit back.
@@ -254,4 +203,71 @@ async fn shutdown_lets_in_flight_connections_finish() {
     let events = server.finish().await;
     assert_eq!(messages(&events).len(), 2);
     assert!(errors(&events).is_empty());
+}
+
+#[tokio::test]
+async fn unix_sockets_replace_a_stale_file_and_name_peers_by_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    // A stale socket file: bound, then the listener dropped without removing it.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let listener = interop_server::server::bind_unix(&path).unwrap();
+    let (tx, mut events) = mpsc::channel(1024);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, framed(), tx, stopped));
+    // A live server is not replaced.
+    assert!(interop_server::server::bind_unix(&path).unwrap_err().to_string().contains("address in use"));
+    let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+    write_frame(&mut stream, b"over unix").await.unwrap();
+    let reply = read_frame(&mut stream, 1024).await.unwrap().unwrap();
+    assert_eq!(Reply::parse(&reply).unwrap(), Reply::Ack { seq: 1, digest: Digest::of(b"over unix") });
+    drop(stream);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    let mut all = Vec::new();
+    while let Some(event) = events.recv().await {
+        all.push(event);
+    }
+    let me = format!("pid:{}", std::process::id());
+    assert!(all.iter().any(|e| matches!(e, Event::Message { peer, .. } if *peer == me)), "{all:?}");
+    // Not a socket: never deleted.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "keep me").unwrap();
+    assert!(interop_server::server::bind_unix(&file).is_err());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+#[tokio::test]
+async fn udp_acknowledges_each_datagram_and_never_logs_a_truncated_one() {
+    // Over IPv4 a datagram cannot exceed 65,507 bytes at all (EMSGSIZE); IPv6 allows 65,527, so
+    // only there can a client send one that the server must recognise as too large.
+    let Ok(socket) = tokio::net::UdpSocket::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback: cannot send an oversized datagram here");
+        return;
+    };
+    let addr = socket.local_addr().unwrap();
+    let (tx, mut events) = mpsc::channel(1024);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(interop_server::server::run_udp(socket, Config::default(), tx, stopped));
+    let client = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    client.connect(addr).await.unwrap();
+    let max = vec![7u8; interop_wire::MAX_UDP_PAYLOAD];
+    let mut buf = vec![0u8; 2048];
+    for (seq, payload) in [(1, &b"first"[..]), (2, b""), (3, &max[..])] {
+        client.send(payload).await.unwrap();
+        let n = client.recv(&mut buf).await.unwrap();
+        assert_eq!(Reply::parse(&buf[..n]).unwrap(), Reply::Ack { seq, digest: Digest::of(payload) });
+    }
+    // One byte over the maximum: truncated by the kernel into our buffer, so never logged.
+    client.send(&vec![8u8; interop_wire::MAX_UDP_PAYLOAD + 1]).await.unwrap();
+    let no_reply = tokio::time::timeout(Duration::from_millis(300), client.recv(&mut buf)).await;
+    assert!(no_reply.is_err(), "no ack for a truncated datagram");
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    let mut all = Vec::new();
+    while let Some(event) = events.recv().await {
+        all.push(event);
+    }
+    assert_eq!(messages(&all).len(), 3);
+    assert!(errors(&all)[0].contains("truncated"), "{all:?}");
 }

@@ -15,10 +15,7 @@ pub struct Digest {
 impl Digest {
     /// Digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        Digest {
-            len: bytes.len() as u64,
-            sha256: Sha256::digest(bytes).into(),
-        }
+        Digest { len: bytes.len() as u64, sha256: Sha256::digest(bytes).into() }
     }
 
     /// The SHA-256 as 64 lowercase hex digits, as written in acks and JSON.
@@ -81,10 +78,7 @@ mod tests {
         );
         let hello = Digest::of(b"Hello SocketServer!!!");
         assert_eq!(hello.len, 21);
-        assert_eq!(
-            hello.sha256_hex(),
-            "30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807"
-        );
+        assert_eq!(hello.sha256_hex(), "30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807");
     }
 
     #[test]

@@ -44,11 +44,7 @@ impl MessageView {
             return text.clone();
         }
         let kind = if self.utf8 { "long" } else { "binary" };
-        let ellipsis = if self.digest.len > PREVIEW_BYTES as u64 {
-            "..."
-        } else {
-            ""
-        };
+        let ellipsis = if self.digest.len > PREVIEW_BYTES as u64 { "..." } else { "" };
         format!(
             "[{kind} message: {} bytes, sha256 {}, starts \"{}\"{ellipsis}]",
             self.digest.len,
@@ -84,10 +80,7 @@ mod tests {
 
     #[test]
     fn text_is_printed_as_itself() {
-        assert_eq!(
-            MessageView::of("你好 🦀\nline".as_bytes()).line(),
-            "你好 🦀\nline"
-        );
+        assert_eq!(MessageView::of("你好 🦀\nline".as_bytes()).line(), "你好 🦀\nline");
         assert_eq!(MessageView::of(b"").line(), "");
     }
 
@@ -105,15 +98,8 @@ mod tests {
         let long = "a".repeat(PRINT_LIMIT + 1);
         let line = MessageView::of(long.as_bytes()).line();
         assert!(line.starts_with("[long message: 4097 bytes, sha256 "), "{line}");
-        assert!(
-            line.ends_with(&format!("starts \"{}\"...]", "a".repeat(32))),
-            "{line}"
-        );
+        assert!(line.ends_with(&format!("starts \"{}\"...]", "a".repeat(32))), "{line}");
         assert!(MessageView::of("a".repeat(PRINT_LIMIT).as_bytes()).text.is_some());
-        assert!(
-            MessageView::of(b"\xff\"\\")
-                .line()
-                .ends_with(r#"starts "\xff\"\\"]"#)
-        );
+        assert!(MessageView::of(b"\xff\"\\").line().ends_with(r#"starts "\xff\"\\"]"#));
     }
 }

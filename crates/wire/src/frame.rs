@@ -87,11 +87,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         return Ok(None);
     }
     if got < HEADER_LEN {
-        return Err(FrameError::Truncated {
-            part: FramePart::Header,
-            expected: HEADER_LEN,
-            got,
-        });
+        return Err(FrameError::Truncated { part: FramePart::Header, expected: HEADER_LEN, got });
     }
     let len = u32::from_be_bytes(head);
     if len > max {
@@ -101,11 +97,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     let mut payload = vec![0u8; len as usize];
     let got = read_full(reader, &mut payload).await?;
     if got < payload.len() {
-        return Err(FrameError::Truncated {
-            part: FramePart::Payload,
-            expected: payload.len(),
-            got,
-        });
+        return Err(FrameError::Truncated { part: FramePart::Payload, expected: payload.len(), got });
     }
     Ok(Some(payload))
 }
@@ -117,10 +109,7 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) 
     let head = header(payload.len()).ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!(
-                "message of {} bytes does not fit a 32-bit length prefix",
-                payload.len()
-            ),
+            format!("message of {} bytes does not fit a 32-bit length prefix", payload.len()),
         )
     })?;
     if payload.len() <= COALESCE_LIMIT {
@@ -170,10 +159,7 @@ mod tests {
         let mut stream = &bytes[..];
         assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), Some(b"one".to_vec()));
         assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), Some(b"".to_vec()));
-        assert_eq!(
-            read_frame(&mut stream, MAX).await.unwrap(),
-            Some(b"three".to_vec())
-        );
+        assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), Some(b"three".to_vec()));
         assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), None);
     }
 
@@ -182,14 +168,7 @@ mod tests {
         let mut stream: &[u8] = &[0, 0];
         let err = read_frame(&mut stream, MAX).await.unwrap_err();
         assert!(
-            matches!(
-                err,
-                FrameError::Truncated {
-                    part: FramePart::Header,
-                    expected: 4,
-                    got: 2
-                }
-            ),
+            matches!(err, FrameError::Truncated { part: FramePart::Header, expected: 4, got: 2 }),
             "{err:?}"
         );
     }
@@ -198,10 +177,7 @@ mod tests {
     async fn eof_inside_the_payload_is_truncation_and_no_message() {
         let mut stream: &[u8] = &[0, 0, 0, 10, b'x', b'y', b'z'];
         let err = read_frame(&mut stream, MAX).await.unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "truncated frame: expected 10 payload bytes, got 3"
-        );
+        assert_eq!(err.to_string(), "truncated frame: expected 10 payload bytes, got 3");
     }
 
     #[tokio::test]
@@ -209,24 +185,12 @@ mod tests {
         // A 4 GiB prefix and no payload at all: the error comes from the prefix alone.
         let mut stream: &[u8] = &[0xff, 0xff, 0xff, 0xff];
         let err = read_frame(&mut stream, MAX).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                FrameError::TooLarge {
-                    len: u32::MAX,
-                    max: MAX
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, FrameError::TooLarge { len: u32::MAX, max: MAX }), "{err:?}");
         // Exactly the maximum is fine.
         let mut frame = header(MAX as usize).unwrap().to_vec();
         frame.resize(4 + MAX as usize, 7);
         let mut stream = &frame[..];
-        assert_eq!(
-            read_frame(&mut stream, MAX).await.unwrap().unwrap().len(),
-            MAX as usize
-        );
+        assert_eq!(read_frame(&mut stream, MAX).await.unwrap().unwrap().len(), MAX as usize);
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! The JSON lines of PROTOCOL.md §8: the server's events and the clients' delivery reports.
 //! The server writes [`ServerEvent`]s, the clients write [`ClientReport`]s, the harness reads both.
 
-use crate::Mode;
+use crate::{Mode, Transport};
 use serde::{Deserialize, Serialize};
 
 /// The first line every server prints, in every format: `listening on <addr>`.
@@ -92,6 +92,9 @@ pub struct ClientReport {
     pub sha256: String,
     /// How delivery was confirmed.
     pub ack: AckCheck,
+    /// What carried it (absent in older clients' lines: TCP).
+    #[serde(default)]
+    pub transport: Transport,
 }
 
 #[cfg(test)]
@@ -115,13 +118,7 @@ mod tests {
         let parsed: ServerEvent =
             serde_json::from_str(r#"{"event":"listening","addr":"[::1]:1","mode":"framed","extra":true}"#)
                 .unwrap();
-        assert_eq!(
-            parsed,
-            ServerEvent::Listening {
-                addr: "[::1]:1".into(),
-                mode: Mode::Framed
-            }
-        );
+        assert_eq!(parsed, ServerEvent::Listening { addr: "[::1]:1".into(), mode: Mode::Framed });
     }
 
     #[test]

@@ -76,6 +76,57 @@ impl FromStr for Mode {
     }
 }
 
+/// What carries the bytes (PROTOCOL.md §10).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// TCP over IPv4 or IPv6.
+    #[default]
+    Tcp,
+    /// Unix domain stream sockets (`--path`).
+    Unix,
+    /// UDP: one datagram per message, each acknowledged.
+    Udp,
+}
+
+impl Transport {
+    /// The name used on command lines and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Unix => "unix",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The largest message one UDP datagram carries (the IPv4 limit: 65,535 − 8 − 20).
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// The longest Unix socket path Linux accepts, in bytes (`sun_path` is 108 with the NUL).
+pub const MAX_UNIX_PATH: usize = 107;
+
+/// Checks a Unix socket path's length (PROTOCOL.md §10.2).
+pub fn check_unix_path(path: &std::path::Path) -> Result<(), String> {
+    let len = path.as_os_str().len();
+    if len > MAX_UNIX_PATH {
+        return Err(format!("unix socket path too long: {len} bytes, at most {MAX_UNIX_PATH}"));
+    }
+    Ok(())
+}
+
+/// How a Unix-socket peer is named: by its process id (PROTOCOL.md §10.2).
+pub fn pid_string(pid: impl fmt::Display) -> String {
+    format!("pid:{pid}")
+}
+
 /// An address as the protocol prints it: `ip:port`, `[ipv6]:port`, with IPv4-mapped IPv6
 /// addresses (`::ffff:127.0.0.1`, seen by a dual-stack listener) shown as the IPv4 they are, so
 /// both ends of a connection print the same string.

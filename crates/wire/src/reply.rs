@@ -41,20 +41,14 @@ pub struct ParseReplyError {
 impl Reply {
     /// Parses a reply frame's payload.
     pub fn parse(payload: &[u8]) -> Result<Reply, ParseReplyError> {
-        let fail = |why| ParseReplyError {
-            text: String::from_utf8_lossy(payload).into_owned(),
-            why,
-        };
+        let fail = |why| ParseReplyError { text: String::from_utf8_lossy(payload).into_owned(), why };
         let text = std::str::from_utf8(payload).map_err(|_| fail("not UTF-8"))?;
         if let Some(rest) = text.strip_prefix("ERR ") {
             let (code, detail) = rest.split_once(' ').unwrap_or((rest, ""));
             if code.is_empty() {
                 return Err(fail("ERR without a code"));
             }
-            return Ok(Reply::Err {
-                code: code.to_owned(),
-                detail: detail.to_owned(),
-            });
+            return Ok(Reply::Err { code: code.to_owned(), detail: detail.to_owned() });
         }
         let fields: Vec<&str> = text.split(' ').collect();
         match fields.as_slice() {
@@ -62,10 +56,7 @@ impl Reply {
                 let seq = parse_decimal(seq).ok_or_else(|| fail("bad sequence number"))?;
                 let len = parse_decimal(len).ok_or_else(|| fail("bad length"))?;
                 let sha256 = parse_sha256_hex(sha).ok_or_else(|| fail("bad sha256"))?;
-                Ok(Reply::Ack {
-                    seq,
-                    digest: Digest { len, sha256 },
-                })
+                Ok(Reply::Ack { seq, digest: Digest { len, sha256 } })
             }
             ["ACK", ..] => Err(fail("ACK needs exactly 3 fields")),
             _ => Err(fail("neither ACK nor ERR")),
@@ -97,25 +88,16 @@ mod tests {
 
     #[test]
     fn ack_round_trips_and_matches_protocol_md() {
-        let ack = Reply::Ack {
-            seq: 1,
-            digest: Digest::of(b"abc"),
-        };
+        let ack = Reply::Ack { seq: 1, digest: Digest::of(b"abc") };
         let text = ack.to_string();
-        assert_eq!(
-            text,
-            "ACK 1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(text, "ACK 1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(text.len(), 0x48);
         assert_eq!(Reply::parse(text.as_bytes()), Ok(ack));
     }
 
     #[test]
     fn err_round_trips() {
-        let err = Reply::Err {
-            code: ERR_TOO_LARGE.into(),
-            detail: "4294967295 > 16777216".into(),
-        };
+        let err = Reply::Err { code: ERR_TOO_LARGE.into(), detail: "4294967295 > 16777216".into() };
         assert_eq!(err.to_string(), "ERR too-large 4294967295 > 16777216");
         assert_eq!(Reply::parse(err.to_string().as_bytes()), Ok(err));
     }

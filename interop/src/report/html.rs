@@ -97,11 +97,7 @@ struct Ids<'a> {
 impl<'a> Ids<'a> {
     fn new(report: &'a RunReport) -> Self {
         let mut used: HashSet<String> = ["top", "problems", "legend"].map(String::from).into();
-        let cells = report
-            .cells
-            .iter()
-            .map(|c| unique_id(&mut used, "cell-", &c.name))
-            .collect();
+        let cells = report.cells.iter().map(|c| unique_id(&mut used, "cell-", &c.name)).collect();
         let servers = unique(report.cells.iter().map(|c| c.server.as_str()))
             .into_iter()
             .map(|s| (s, unique_id(&mut used, "server-", s)))
@@ -194,11 +190,8 @@ fn builds(out: &mut String, builds: &[BuildRecord]) {
             build.duration_ms.map(duration).unwrap_or_default()
         );
         if let Some(error) = &build.error {
-            let _ = writeln!(
-                out,
-                "<tr><td colspan=\"3\"><pre class=\"wrap bad\">{}</pre></td></tr>",
-                esc(error)
-            );
+            let _ =
+                writeln!(out, "<tr><td colspan=\"3\"><pre class=\"wrap bad\">{}</pre></td></tr>", esc(error));
         }
     }
     out.push_str("</table></div></details>\n");
@@ -210,23 +203,14 @@ fn problems(out: &mut String, report: &RunReport, ids: &Ids) {
     let order = [Status::Fail, Status::UnexpectedPass, Status::Flaky];
     let mut any = false;
     for status in order {
-        for (i, cell) in report
-            .cells
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.status == status)
-        {
+        for (i, cell) in report.cells.iter().enumerate().filter(|(_, c)| c.status == status) {
             if !any {
                 out.push_str("<ul class=\"problems\">\n");
                 any = true;
             }
             let id = &ids.cells[i];
-            let _ = write!(
-                out,
-                "<li>{} <a href=\"#{id}\"><code>{}</code></a>",
-                badge(cell, id),
-                esc(&cell.name)
-            );
+            let _ =
+                write!(out, "<li>{} <a href=\"#{id}\"><code>{}</code></a>", badge(cell, id), esc(&cell.name));
             if let Some(reason) = &cell.reason {
                 let mut lines = reason.lines();
                 let first = lines.next().unwrap_or("");
@@ -292,12 +276,8 @@ fn badge(cell: &CellReport, id: &str) -> String {
 }
 
 fn matrix(out: &mut String, report: &RunReport, ids: &Ids, server: &str) {
-    let cells: Vec<(usize, &CellReport)> = report
-        .cells
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.server == server)
-        .collect();
+    let cells: Vec<(usize, &CellReport)> =
+        report.cells.iter().enumerate().filter(|(_, c)| c.server == server).collect();
     let clients = unique(cells.iter().map(|(_, c)| c.client.as_str()));
     let cases = unique(cells.iter().map(|(_, c)| c.case.as_str()));
     let _ = write!(
@@ -316,10 +296,7 @@ fn matrix(out: &mut String, report: &RunReport, ids: &Ids, server: &str) {
         for case in &cases {
             out.push_str("<td>");
             let mut found = false;
-            for (i, cell) in cells
-                .iter()
-                .filter(|(_, c)| c.client == *client && c.case == *case)
-            {
+            for (i, cell) in cells.iter().filter(|(_, c)| c.client == *client && c.case == *case) {
                 out.push_str(&badge(cell, &ids.cells[*i]));
                 found = true;
             }
@@ -365,16 +342,8 @@ fn detail(out: &mut String, cell: &CellReport, id: &str, server_id: &str) {
     }
     out.push_str("</dl>\n");
     if let Some(reason) = &cell.reason {
-        let class = if cell.status.fails_run() {
-            "wrap bad"
-        } else {
-            "wrap"
-        };
-        let _ = writeln!(
-            out,
-            "<h3>reason</h3>\n<pre class=\"{class}\">{}</pre>",
-            esc(reason)
-        );
+        let class = if cell.status.fails_run() { "wrap bad" } else { "wrap" };
+        let _ = writeln!(out, "<h3>reason</h3>\n<pre class=\"{class}\">{}</pre>", esc(reason));
     }
     if let Some(known) = &cell.known {
         known_entry(out, known);
@@ -387,11 +356,7 @@ fn detail(out: &mut String, cell: &CellReport, id: &str, server_id: &str) {
         );
     }
     if !cell.spec.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h3>spec</h3>\n<pre class=\"wrap\">{}</pre>",
-            esc(&cell.spec)
-        );
+        let _ = writeln!(out, "<h3>spec</h3>\n<pre class=\"wrap\">{}</pre>", esc(&cell.spec));
     }
     if !cell.attempts.is_empty() {
         out.push_str("<h3>attempts</h3>\n");
@@ -424,11 +389,7 @@ fn attempt_html(out: &mut String, cell: &CellReport, attempt: &Attempt, n: usize
         out,
         "<details class=\"attempt\"{}><summary>attempt {n} of {total}: <span class=\"{}\">{}</span> \
          <span class=\"muted\">in {}</span></summary>",
-        if !attempt.passed || total == 1 {
-            " open"
-        } else {
-            ""
-        },
+        if !attempt.passed || total == 1 { " open" } else { "" },
         if attempt.passed { "" } else { "bad" },
         if attempt.passed { "passed" } else { "failed" },
         duration(attempt.duration_ms)
@@ -442,19 +403,12 @@ fn attempt_html(out: &mut String, cell: &CellReport, attempt: &Attempt, n: usize
         process(out, "server", server);
     }
     for (i, client) in attempt.clients.iter().enumerate() {
-        let label = if attempt.clients.len() == 1 {
-            "client".to_string()
-        } else {
-            format!("client {}", i + 1)
-        };
+        let label =
+            if attempt.clients.len() == 1 { "client".to_string() } else { format!("client {}", i + 1) };
         process(out, &label, client);
     }
     if let Some(transcript) = &attempt.transcript {
-        let _ = writeln!(
-            out,
-            "<h4>transcript: {}</h4>",
-            plural(transcript.connections.len(), "connection")
-        );
+        let _ = writeln!(out, "<h4>transcript: {}</h4>", plural(transcript.connections.len(), "connection"));
         for (i, conn) in transcript.connections.iter().enumerate() {
             connection(out, i + 1, conn);
         }
@@ -483,11 +437,7 @@ fn stream(out: &mut String, label: &str, text: &str) {
     }
     let lines = text.lines().count();
     let long = lines > COLLAPSE_LINES || text.len() > COLLAPSE_BYTES;
-    let cut = if text.len() >= 64 * 1024 {
-        ", probably cut at 64 KiB"
-    } else {
-        ""
-    };
+    let cut = if text.len() >= 64 * 1024 { ", probably cut at 64 KiB" } else { "" };
     let _ = writeln!(
         out,
         "<details{}><summary>{label} <span class=\"muted\">({}, {} bytes{cut})</span></summary>\
@@ -515,21 +465,14 @@ fn connection(out: &mut String, n: usize, conn: &ConnectionTranscript) {
 
 fn direction(out: &mut String, label: &str, dir: &Direction) {
     let cut = if dir.len > dir.dump_limit {
-        format!(
-            ", <span class=\"note\">dump cut: first {} bytes shown</span>",
-            thousands(dir.dump_limit)
-        )
+        format!(", <span class=\"note\">dump cut: first {} bytes shown</span>", thousands(dir.dump_limit))
     } else {
         String::new()
     };
     let _ = write!(
         out,
         "<details{}><summary>{label}: {} bytes{cut}</summary>\n<p class=\"mono muted\">sha256 {}</p>\n",
-        if dir.dump.lines().count() > COLLAPSE_LINES {
-            ""
-        } else {
-            " open"
-        },
+        if dir.dump.lines().count() > COLLAPSE_LINES { "" } else { " open" },
         thousands(dir.len),
         esc(&dir.sha256)
     );
@@ -619,12 +562,7 @@ fn utc(unix_ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -660,13 +598,7 @@ mod tests {
             }
             let text: String = chunk
                 .iter()
-                .map(|&b| {
-                    if b.is_ascii_graphic() || b == b' ' {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
+                .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
                 .collect();
             let _ = writeln!(out, " |{text}|");
         }
@@ -690,11 +622,7 @@ mod tests {
             duration_ms: 412,
             server: Some(log(
                 "target/debug/interop-server --port 0 --format json",
-                if passed {
-                    "exit code 0"
-                } else {
-                    "killed by signal 9"
-                },
+                if passed { "exit code 0" } else { "killed by signal 9" },
                 &server_out,
                 "",
             )),
@@ -727,12 +655,9 @@ mod tests {
     fn cell(server: &str, client: &str, case: &str, status: Status, reason: Option<&str>) -> CellReport {
         let name = format!("{server}/{client}/{case}");
         let attempts = match status {
-            Status::Pass | Status::UnexpectedPass => vec![attempt(
-                true,
-                None,
-                "Hello SocketServer!!!",
-                b"Hello SocketServer!!!",
-            )],
+            Status::Pass | Status::UnexpectedPass => {
+                vec![attempt(true, None, "Hello SocketServer!!!", b"Hello SocketServer!!!")]
+            }
             Status::Fail | Status::Known => {
                 vec![attempt(
                     false,
@@ -756,21 +681,12 @@ mod tests {
             spec: format!(
                 "The client sends the {case} payload, then closes; the server prints it byte for byte."
             ),
-            mode: if case == "framed" {
-                "framed".into()
-            } else {
-                "raw".into()
-            },
+            mode: if case == "framed" { "framed".into() } else { "raw".into() },
             status,
             reason: reason.map(String::from),
             known: matches!(status, Status::Known | Status::UnexpectedPass).then(|| KnownRef {
                 cell: format!("*/{client}/{case}"),
-                failure: reason
-                    .unwrap_or("payload differs")
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .into(),
+                failure: reason.unwrap_or("payload differs").lines().next().unwrap_or("").into(),
                 why: if status == Status::Known {
                     "https://example.invalid/issues/12".into()
                 } else {
@@ -818,10 +734,9 @@ mod tests {
                             Status::UnexpectedPass,
                             Some("passed, but known-failure entry */java/utf8 says it fails"),
                         ),
-                        (_, "python", "framed") | ("python-server", _, "framed") => (
-                            Status::Unsupported,
-                            Some("python does not support mode framed (interop.toml)"),
-                        ),
+                        (_, "python", "framed") | ("python-server", _, "framed") => {
+                            (Status::Unsupported, Some("python does not support mode framed (interop.toml)"))
+                        }
                         _ => (Status::Pass, None),
                     };
                     cells.push(cell(server, client, case, status, reason));
@@ -846,11 +761,7 @@ mod tests {
                     version: Some("openjdk 17.0.14 2025-01-21".into()),
                     missing: None,
                 },
-                Toolchain {
-                    name: "python3".into(),
-                    version: Some("Python 3.11.2".into()),
-                    missing: None,
-                },
+                Toolchain { name: "python3".into(), version: Some("Python 3.11.2".into()), missing: None },
                 Toolchain {
                     name: "mvn".into(),
                     version: None,
@@ -858,12 +769,7 @@ mod tests {
                 },
             ],
             builds: vec![
-                BuildRecord {
-                    name: "rust".into(),
-                    status: "fresh".into(),
-                    duration_ms: None,
-                    error: None,
-                },
+                BuildRecord { name: "rust".into(), status: "fresh".into(), duration_ms: None, error: None },
                 BuildRecord {
                     name: "java".into(),
                     status: "built".into(),
@@ -902,11 +808,8 @@ mod tests {
                 continue;
             }
             let closing = tag.starts_with('/');
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
+            let name: String =
+                tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
             if closing {
                 assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "misnested </{name}>");
             } else if !VOID.contains(&name.as_str()) {
@@ -932,9 +835,7 @@ mod tests {
 
     /// The `<section class="cell">` of the cell with this id.
     fn detail_of<'a>(html: &'a str, id: &str) -> &'a str {
-        let start = html
-            .find(&format!("<section class=\"cell\" id=\"{id}\""))
-            .expect("no detail");
+        let start = html.find(&format!("<section class=\"cell\" id=\"{id}\"")).expect("no detail");
         let len = html[start..].find("</section>").unwrap();
         &html[start..start + len]
     }
@@ -964,11 +865,8 @@ mod tests {
         t.end = HOSTILE.into();
         t.client_to_server.dump = HOSTILE.into();
         t.client_to_server.sha256 = HOSTILE.into();
-        report.cells[1].known = Some(KnownRef {
-            cell: "x".into(),
-            failure: "y".into(),
-            why: "javascript:alert(1)".into(),
-        });
+        report.cells[1].known =
+            Some(KnownRef { cell: "x".into(), failure: "y".into(), why: "javascript:alert(1)".into() });
         report.partition = Some(HOSTILE.into());
         report.toolchains[0].version = Some(HOSTILE.into());
         report.toolchains[3].missing = Some(HOSTILE.into());
@@ -981,10 +879,7 @@ mod tests {
         assert!(html.contains("&lt;/pre&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
         assert!(html.contains("onerror=&quot;alert(1)&quot;"));
         assert!(html.contains("\u{241b}[31m"), "ESC shown as a control picture");
-        assert!(
-            !html.contains("href=\"javascript:"),
-            "only http(s) reasons become links"
-        );
+        assert!(!html.contains("href=\"javascript:"), "only http(s) reasons become links");
         assert_eq!(html.matches("<script").count(), 1, "only the page's own script");
         assert_balanced(&html);
     }
@@ -998,15 +893,9 @@ mod tests {
         for status in Status::ALL {
             let name = status.name();
             assert!(legend.contains(&format!("<span class=\"st st-{name}\">{}</span>", status.mark())));
-            assert!(
-                legend.contains(&format!("{} {name}", report.count(status))),
-                "{name} count"
-            );
+            assert!(legend.contains(&format!("{} {name}", report.count(status))), "{name} count");
             let in_grid = format!("<a class=\"st st-{name}\" href=\"#cell-");
-            assert!(
-                html.matches(&in_grid).count() >= report.count(status),
-                "{name} in grid"
-            );
+            assert!(html.matches(&in_grid).count() >= report.count(status), "{name} in grid");
             assert!(report.count(status) > 0, "the sample has every status");
         }
         // One badge per cell in the matrices, plus one per problem.
@@ -1015,10 +904,7 @@ mod tests {
             .iter()
             .filter(|c| matches!(c.status, Status::Fail | Status::UnexpectedPass | Status::Flaky))
             .count();
-        assert_eq!(
-            html.matches("<a class=\"st st-").count(),
-            report.cells.len() + problems
-        );
+        assert_eq!(html.matches("<a class=\"st st-").count(), report.cells.len() + problems);
         assert!(html.contains("<h3>server <code>rust-server</code></h3>"));
         assert!(html.contains("<h3>server <code>python-server</code></h3>"));
         assert!(html.contains("title=\"rust-server/java/utf8: fail\nserver printed 19 bytes"));
@@ -1058,16 +944,7 @@ mod tests {
     fn nothing_is_fetched() {
         let html = render(&sample());
         let lower = html.to_ascii_lowercase();
-        for needle in [
-            "<script src",
-            "<link",
-            "<img",
-            "<iframe",
-            "<object",
-            "<embed",
-            "@import",
-            "url(",
-        ] {
+        for needle in ["<script src", "<link", "<img", "<iframe", "<object", "<embed", "@import", "url("] {
             assert!(!lower.contains(needle), "{needle}");
         }
         for url in ["http://", "https://"] {
@@ -1088,36 +965,17 @@ mod tests {
         let mut report = sample();
         // Names that could collide if ids were built naively, and a duplicate.
         let base = report.cells[0].clone();
-        for name in [
-            "a/b c",
-            "a/b_20_c",
-            "a.b c",
-            "a/b\"c",
-            "a/b/c-2",
-            "a/b/c",
-            "a/b/c",
-            "é/ü/✓",
-            "",
-        ] {
-            report.cells.push(CellReport {
-                name: name.into(),
-                ..base.clone()
-            });
+        for name in ["a/b c", "a/b_20_c", "a.b c", "a/b\"c", "a/b/c-2", "a/b/c", "a/b/c", "é/ü/✓", ""] {
+            report.cells.push(CellReport { name: name.into(), ..base.clone() });
         }
         let html = render(&report);
         let ids = attr_values(&html, "id");
         let set: HashSet<&str> = ids.iter().copied().collect();
         assert_eq!(set.len(), ids.len(), "duplicate ids");
         for id in &ids {
-            assert!(
-                id.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)),
-                "unsafe id {id}"
-            );
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)), "unsafe id {id}");
         }
-        assert_eq!(
-            ids.iter().filter(|i| i.starts_with("cell-")).count(),
-            report.cells.len()
-        );
+        assert_eq!(ids.iter().filter(|i| i.starts_with("cell-")).count(), report.cells.len());
         for href in attr_values(&html, "href").iter().filter(|h| h.starts_with('#')) {
             assert!(set.contains(&href[1..]), "dangling link {href}");
         }

@@ -30,13 +30,7 @@ fn test_case(cell: &CellReport) -> TestCase {
             for attempt in cell.attempts.iter().filter(|a| !a.passed) {
                 let mut rerun = TestRerun::new(NonSuccessKind::Failure);
                 rerun.set_time(Duration::from_millis(attempt.duration_ms));
-                rerun.set_message(
-                    attempt
-                        .reason
-                        .as_deref()
-                        .and_then(|r| r.lines().next())
-                        .unwrap_or(""),
-                );
+                rerun.set_message(attempt.reason.as_deref().and_then(|r| r.lines().next()).unwrap_or(""));
                 rerun.set_description(attempt.reason.clone().unwrap_or_default());
                 reruns.push(rerun);
             }
@@ -46,20 +40,13 @@ fn test_case(cell: &CellReport) -> TestCase {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status.set_message(first_line);
             status.set_type(cell.status.name());
-            status.set_description(format!(
-                "{reason}\n\nreproduce by hand:\n{}",
-                cell.repro.join("\n")
-            ));
+            status.set_description(format!("{reason}\n\nreproduce by hand:\n{}", cell.repro.join("\n")));
             status
         }
         Status::Known | Status::Unsupported => {
             let mut status = TestCaseStatus::skipped();
             status.set_type(cell.status.name());
-            let why = cell
-                .known
-                .as_ref()
-                .map(|k| format!(" ({})", k.why))
-                .unwrap_or_default();
+            let why = cell.known.as_ref().map(|k| format!(" ({})", k.why)).unwrap_or_default();
             status.set_message(format!("{}: {first_line}{why}", cell.status.name()));
             status.set_description(reason);
             status
@@ -71,20 +58,11 @@ fn test_case(cell: &CellReport) -> TestCase {
     if let Some(last) = cell.attempts.last() {
         let mut out = String::new();
         let mut err = String::new();
-        for (label, log) in last
-            .server
-            .iter()
-            .map(|l| ("server", l))
-            .chain(last.clients.iter().map(|l| ("client", l)))
+        for (label, log) in
+            last.server.iter().map(|l| ("server", l)).chain(last.clients.iter().map(|l| ("client", l)))
         {
-            out.push_str(&format!(
-                "--- {label}: {} ({})\n{}\n",
-                log.command, log.exit, log.stdout
-            ));
-            err.push_str(&format!(
-                "--- {label}: {} ({})\n{}\n",
-                log.command, log.exit, log.stderr
-            ));
+            out.push_str(&format!("--- {label}: {} ({})\n{}\n", log.command, log.exit, log.stdout));
+            err.push_str(&format!("--- {label}: {} ({})\n{}\n", log.command, log.exit, log.stderr));
         }
         case.set_system_out(out);
         case.set_system_err(err);

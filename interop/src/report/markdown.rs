@@ -17,28 +17,18 @@ fn mark(status: Status) -> &'static str {
 
 /// Escapes text for a table cell or a line of Markdown.
 fn inline(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('\n', " ")
+    text.replace('\\', "\\\\").replace('|', "\\|").replace('<', "&lt;").replace('\n', " ")
 }
 
 /// The report as Markdown.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
-    let verdict = if report.failed() {
-        "❌ failed"
-    } else {
-        "✅ passed"
-    };
+    let verdict = if report.failed() { "❌ failed" } else { "✅ passed" };
     let _ = writeln!(out, "## interop: {verdict}\n\n{}\n", report.summary_line());
     for (server, clients, cases) in super::grid(report) {
         let _ = writeln!(out, "### {}\n", inline(server));
-        let _ = writeln!(
-            out,
-            "| client | {} |",
-            cases.iter().map(|c| inline(c)).collect::<Vec<_>>().join(" | ")
-        );
+        let _ =
+            writeln!(out, "| client | {} |", cases.iter().map(|c| inline(c)).collect::<Vec<_>>().join(" | "));
         let _ = writeln!(out, "|---|{}", "---|".repeat(cases.len()));
         for client in clients {
             let marks: Vec<&str> = cases
@@ -52,12 +42,7 @@ pub fn render(report: &RunReport) -> String {
     let problems: Vec<_> = report
         .cells
         .iter()
-        .filter(|c| {
-            matches!(
-                c.status,
-                Status::Fail | Status::UnexpectedPass | Status::Flaky | Status::Known
-            )
-        })
+        .filter(|c| matches!(c.status, Status::Fail | Status::UnexpectedPass | Status::Flaky | Status::Known))
         .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "### Problems\n");
@@ -74,12 +59,7 @@ pub fn render(report: &RunReport) -> String {
         let fence = "`".repeat(3 + longest_backtick_run(reason));
         let _ = writeln!(out, "{fence}text\n{reason}\n{fence}\n");
         if let Some(known) = &cell.known {
-            let _ = writeln!(
-                out,
-                "Known failure entry `{}`: {}\n",
-                inline(&known.cell),
-                inline(&known.why)
-            );
+            let _ = writeln!(out, "Known failure entry `{}`: {}\n", inline(&known.cell), inline(&known.why));
         }
         if !cell.repro.is_empty() {
             let _ = writeln!(out, "Reproduce:\n\n```sh\n{}\n```\n", cell.repro.join("\n"));

@@ -43,8 +43,5 @@ pub(crate) fn cell<'a>(
     client: &str,
     case: &str,
 ) -> Option<&'a CellReport> {
-    report
-        .cells
-        .iter()
-        .find(|c| c.server == server && c.client == client && c.case == case)
+    report.cells.iter().find(|c| c.server == server && c.client == client && c.case == case)
 }

@@ -26,10 +26,7 @@ impl TerminalMode {
         let tty = std::io::stdout().is_terminal();
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
         let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        TerminalMode {
-            progress_bar: tty && !ci,
-            colour: tty && !no_colour,
-        }
+        TerminalMode { progress_bar: tty && !ci, colour: tty && !no_colour }
     }
 }
 
@@ -118,11 +115,8 @@ pub fn build_line(name: &str, status: &BuildStatus) -> String {
 }
 
 fn progress_line(cell: &CellReport) -> String {
-    let attempts = if cell.attempts.len() > 1 {
-        format!(", {} attempts", cell.attempts.len())
-    } else {
-        String::new()
-    };
+    let attempts =
+        if cell.attempts.len() > 1 { format!(", {} attempts", cell.attempts.len()) } else { String::new() };
     format!(
         "{:<5} {} ({} ms{attempts})",
         style(cell.status).apply_to(cell.status.mark()),
@@ -145,12 +139,7 @@ fn style(status: Status) -> Style {
 pub fn summary(report: &RunReport) -> String {
     let mut out = String::new();
     for (server, clients, cases) in super::grid(report) {
-        let first = clients
-            .iter()
-            .map(|c| c.len())
-            .max()
-            .unwrap_or(0)
-            .max(server.len());
+        let first = clients.iter().map(|c| c.len()).max().unwrap_or(0).max(server.len());
         let _ = write!(out, "\n{server:<first$}");
         for case in &cases {
             let _ = write!(out, "  {case}");
@@ -171,36 +160,21 @@ pub fn summary(report: &RunReport) -> String {
             out.push('\n');
         }
     }
-    let legend = Status::ALL
-        .iter()
-        .map(|s| format!("{} {}", s.mark(), s.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let legend =
+        Status::ALL.iter().map(|s| format!("{} {}", s.mark(), s.name())).collect::<Vec<_>>().join(", ");
     let _ = writeln!(out, "({legend})");
     for cell in &report.cells {
         match cell.status {
             Status::Fail | Status::UnexpectedPass => problem(&mut out, cell),
             Status::Flaky => {
-                let rate = cell
-                    .flake_rate
-                    .map(|r| format!(" (flake rate {:.0}%)", r * 100.0))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "\n{} {}{rate}",
-                    style(cell.status).apply_to("FLAKY"),
-                    cell.name
-                );
+                let rate =
+                    cell.flake_rate.map(|r| format!(" (flake rate {:.0}%)", r * 100.0)).unwrap_or_default();
+                let _ = writeln!(out, "\n{} {}{rate}", style(cell.status).apply_to("FLAKY"), cell.name);
                 let _ = writeln!(out, "{}", indent(cell.reason.as_deref().unwrap_or(""), 4));
             }
             Status::Known => {
                 let why = cell.known.as_ref().map_or("", |k| k.why.as_str());
-                let _ = writeln!(
-                    out,
-                    "\n{} {}: {why}",
-                    style(cell.status).apply_to("known"),
-                    cell.name
-                );
+                let _ = writeln!(out, "\n{} {}: {why}", style(cell.status).apply_to("known"), cell.name);
             }
             Status::Pass | Status::Unsupported => {}
         }
@@ -209,11 +183,7 @@ pub fn summary(report: &RunReport) -> String {
     let _ = writeln!(
         out,
         "\n{}",
-        if report.failed() {
-            style(Status::Fail).apply_to(line)
-        } else {
-            style(Status::Pass).apply_to(line)
-        }
+        if report.failed() { style(Status::Fail).apply_to(line) } else { style(Status::Pass).apply_to(line) }
     );
     out
 }
@@ -226,34 +196,16 @@ pub fn problem_text(cell: &CellReport) -> String {
 }
 
 fn problem(out: &mut String, cell: &CellReport) {
-    let attempts = if cell.attempts.len() > 1 {
-        format!(" ({} attempts)", cell.attempts.len())
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "\n{} {}{attempts}",
-        style(cell.status).apply_to(cell.status.mark()),
-        cell.name
-    );
+    let attempts =
+        if cell.attempts.len() > 1 { format!(" ({} attempts)", cell.attempts.len()) } else { String::new() };
+    let _ = writeln!(out, "\n{} {}{attempts}", style(cell.status).apply_to(cell.status.mark()), cell.name);
     let _ = writeln!(out, "{}", indent(cell.reason.as_deref().unwrap_or(""), 4));
     if let Some(attempt) = cell.attempts.iter().rev().find(|a| !a.passed) {
-        let logs = attempt
-            .server
-            .iter()
-            .map(|l| ("server", l))
-            .chain(attempt.clients.iter().map(|l| ("client", l)));
+        let logs =
+            attempt.server.iter().map(|l| ("server", l)).chain(attempt.clients.iter().map(|l| ("client", l)));
         for (label, log) in logs.filter(|(_, l)| !l.stderr.trim().is_empty()) {
-            let tail: Vec<&str> = log
-                .stderr
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let tail: Vec<&str> =
+                log.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
             let _ = writeln!(
                 out,
                 "    {label} stderr ({}), last lines:\n{}",
@@ -276,11 +228,7 @@ fn problem(out: &mut String, cell: &CellReport) {
                     ("server -> client", &conn.server_to_client),
                 ] {
                     let dump: Vec<&str> = dir.dump.lines().take(8).collect();
-                    let more = if dir.dump.lines().count() > 8 {
-                        "\n      …"
-                    } else {
-                        ""
-                    };
+                    let more = if dir.dump.lines().count() > 8 { "\n      …" } else { "" };
                     let _ = writeln!(
                         out,
                         "      {arrow}: {} bytes\n{}{more}",
@@ -298,8 +246,5 @@ fn problem(out: &mut String, cell: &CellReport) {
 
 fn indent(text: &str, by: usize) -> String {
     let pad = " ".repeat(by);
-    text.lines()
-        .map(|l| format!("{pad}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }

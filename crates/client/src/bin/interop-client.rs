@@ -20,6 +20,10 @@ fn main() -> ExitCode {
             return ExitCode::from(ExitKind::Usage.code());
         }
     };
+    if let Err(usage) = args.validate() {
+        eprintln!("error: {usage} (see --help)");
+        return ExitCode::from(ExitKind::Usage.code());
+    }
     match interop_client::run(&args, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -4,8 +4,10 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use interop_server::cli::Args;
 use interop_server::output::Printer;
+use interop_server::server::{bind_unix, run_udp};
+use interop_wire::Transport;
 use std::process::ExitCode;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 
 fn main() -> ExitCode {
     match run() {
@@ -24,8 +26,10 @@ fn run() -> anyhow::Result<()> {
 
     // Printing happens on its own thread so a slow stdout never stalls the runtime's workers.
     let format = args.format;
+    let udp = args.transport == Transport::Udp;
     let printer = std::thread::spawn(move || -> std::io::Result<()> {
-        let mut printer = Printer::new(format, std::io::stdout(), std::io::stderr());
+        let printer = Printer::new(format, std::io::stdout(), std::io::stderr());
+        let mut printer = if udp { printer.hello_each_message() } else { printer };
         while let Some(event) = received.blocking_recv() {
             printer.print(&event)?;
         }
@@ -33,16 +37,33 @@ fn run() -> anyhow::Result<()> {
     });
 
     let served = runtime.block_on(async {
-        let listener = TcpListener::bind((args.host.as_str(), args.port))
-            .await
-            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-        interop_server::run(listener, args.config(), events, shutdown_signal()).await?;
+        let (config, address) = (args.config(), format!("{}:{}", args.host, args.port));
+        match (args.transport, &args.path) {
+            (Transport::Unix, Some(path)) => {
+                let listener =
+                    bind_unix(path).with_context(|| format!("cannot listen on {}", path.display()))?;
+                let served = interop_server::run(listener, config, events, shutdown_signal()).await;
+                // Leave no socket file behind.
+                let _ = std::fs::remove_file(path);
+                served?;
+            }
+            (Transport::Udp, _) => {
+                let socket = UdpSocket::bind((args.host.as_str(), args.port))
+                    .await
+                    .with_context(|| format!("cannot bind udp {address}"))?;
+                run_udp(socket, config, events, shutdown_signal()).await?;
+            }
+            _ => {
+                let listener = TcpListener::bind((args.host.as_str(), args.port))
+                    .await
+                    .with_context(|| format!("cannot listen on {address}"))?;
+                interop_server::run(listener, config, events, shutdown_signal()).await?;
+            }
+        }
         anyhow::Ok(())
     });
     // `events` was moved into `run` and is dropped by now, so the printer drains and ends.
-    let printed = printer
-        .join()
-        .map_err(|_| anyhow::anyhow!("printer thread panicked"))?;
+    let printed = printer.join().map_err(|_| anyhow::anyhow!("printer thread panicked"))?;
     served?;
     match printed {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
