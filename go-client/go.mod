@@ -1,0 +1,3 @@
+module interop/go-client
+
+go 1.21
