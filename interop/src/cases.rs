@@ -1,6 +1,7 @@
 //! The case catalogue: every case's name, written spec, deterministic payloads and what is
 //! asserted. This is the one place cases are defined; `interop list` prints it.
 
+use crate::relay::Toxic;
 use interop_wire::{DEFAULT_MESSAGE, Mode, Transport};
 
 /// How a payload reaches the client program.
@@ -62,6 +63,14 @@ pub enum CaseKind {
     /// The server is killed (SIGKILL) with a connection open and started again at once on the
     /// same port: the bind must succeed and the payload be delivered to the new server.
     Restart(Payload),
+    /// A fault breaks the connection: the client must fail (with `code` if given) and one
+    /// `error:` line, and the server must log no message at all (errors are expected).
+    Broken {
+        /// What the client tries to send.
+        payloads: Vec<Payload>,
+        /// The exit code expected, if one is (e.g. 4 for a connection that hangs).
+        code: Option<i32>,
+    },
 }
 
 impl CaseKind {
@@ -72,6 +81,7 @@ impl CaseKind {
             CaseKind::Deliver(processes) => processes.clone(),
             CaseKind::ClientRefuses { payloads, .. } => vec![payloads.clone()],
             CaseKind::Restart(payload) => vec![vec![payload.clone()]],
+            CaseKind::Broken { payloads, .. } => vec![payloads.clone()],
             CaseKind::Refused | CaseKind::Silent { .. } => vec![Vec::new()],
         };
         let sending_order = |payloads: Vec<Payload>| {
@@ -149,6 +159,10 @@ pub struct Case {
     pub needs: Vec<Need>,
     /// For Unix sockets: leave a stale socket file at the path before the server starts.
     pub stale_socket: bool,
+    /// A network fault the harness's relay applies to the client → server bytes (TCP only).
+    pub fault: Option<Toxic>,
+    /// The clients' `--timeout-ms`, when not the default.
+    pub timeout_ms: Option<u64>,
 }
 
 impl Case {
@@ -163,7 +177,23 @@ impl Case {
             client_args: &[],
             needs: Vec::new(),
             stale_socket: false,
+            fault: None,
+            timeout_ms: None,
         }
+    }
+
+    /// The case `base`, renamed, through `toxic`; `breaks` says whether the fault must break the
+    /// delivery (the client fails, with this exit code if given; the server logs nothing) or
+    /// leave it intact.
+    fn faulty(base: &Case, name: &'static str, toxic: Toxic, breaks: Option<Option<i32>>) -> Case {
+        let mut case = base.clone();
+        case.name = name;
+        case.fault = Some(toxic);
+        if let Some(code) = breaks {
+            let payloads = base.kind.processes().into_iter().next().unwrap_or_default();
+            case.kind = CaseKind::Broken { payloads, code };
+        }
+        case
     }
 
     fn ipv6(mut self) -> Case {
@@ -217,7 +247,7 @@ pub fn catalogue() -> Vec<Case> {
             Payload::arg("last ✓"),
         ]
     };
-    vec![
+    let mut cases = vec![
         Case::new(
             "hello",
             "The tutorial's message `Hello SocketServer!!!`, raw: one connection, EOF ends it.",
@@ -377,7 +407,34 @@ pub fn catalogue() -> Vec<Case> {
             Mode::Raw,
             CaseKind::Restart(hello()),
         ),
-    ]
+    ];
+    let base = |name: &str| cases.iter().find(|c| c.name == name).cloned().expect("a catalogue case");
+    let fine =
+        |size: usize| Toxic::Slicer { average_size: size, size_variation: size / 2 + 1, delay_us: 300 };
+    let mut faulty = vec![
+        Case::faulty(&base("hello"), "hello+slicer", fine(3), None),
+        Case::faulty(&base("utf8"), "utf8+slicer", fine(2), None),
+        Case::faulty(&base("multiline"), "multiline+slicer", fine(4), None),
+        Case::faulty(&base("empty-frames"), "empty-frames+slicer", fine(2), None),
+        Case::faulty(&base("binary"), "binary+slicer", fine(7), None),
+        Case::faulty(
+            &base("large"),
+            "large+slicer",
+            Toxic::Slicer { average_size: 1400, size_variation: 700, delay_us: 0 },
+            None,
+        ),
+        Case::faulty(&base("hello"), "hello+latency", Toxic::Latency { latency: 100, jitter: 30 }, None),
+        Case::faulty(&base("binary"), "binary+bandwidth", Toxic::Bandwidth { rate: 5 }, None),
+        Case::faulty(&base("binary"), "binary+limit_data", Toxic::LimitData { bytes: 100 }, Some(None)),
+        Case::faulty(&base("hello"), "hello+reset_peer", Toxic::ResetPeer { timeout: 0 }, Some(None)),
+        Case::faulty(&base("hello"), "hello+timeout", Toxic::Timeout { timeout: 0 }, Some(Some(4))),
+    ];
+    // A client facing a connection that hangs gives up after its --timeout-ms.
+    if let Some(hang) = faulty.last_mut() {
+        hang.timeout_ms = Some(1000);
+    }
+    cases.extend(faulty);
+    cases
 }
 
 impl Case {

@@ -31,6 +31,63 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// aborting them.
 const CUT_MARGIN: Duration = Duration::from_secs(1);
 
+/// A network fault applied to the client → server direction, named and parameterised as in
+/// Toxiproxy (PROTOCOL-independent: the bytes stay the same, only their timing and fate change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Toxic {
+    /// Splits each read into pieces of `average_size` ± `size_variation` bytes (at least 1),
+    /// written separately with `delay_us` between them: every read the server does sees a piece.
+    Slicer {
+        /// Mean piece size in bytes.
+        average_size: usize,
+        /// Largest deviation from the mean.
+        size_variation: usize,
+        /// Pause between pieces, in microseconds.
+        delay_us: u64,
+    },
+    /// Forwards at most `rate` KB/s.
+    Bandwidth {
+        /// KB (1000 bytes) per second.
+        rate: u64,
+    },
+    /// Delays every chunk by `latency` ± `jitter` milliseconds.
+    Latency {
+        /// Milliseconds.
+        latency: u64,
+        /// Largest deviation, milliseconds.
+        jitter: u64,
+    },
+    /// Forwards the first `bytes` bytes, then cuts the connection (both sides reset).
+    LimitData {
+        /// Bytes let through.
+        bytes: u64,
+    },
+    /// Resets both sides `timeout` ms after the client's first data (0: at once).
+    ResetPeer {
+        /// Milliseconds.
+        timeout: u64,
+    },
+    /// Lets nothing through; after `timeout` ms (0: never) cuts the connection.
+    Timeout {
+        /// Milliseconds.
+        timeout: u64,
+    },
+}
+
+impl Toxic {
+    /// Toxiproxy's name for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Toxic::Slicer { .. } => "slicer",
+            Toxic::Bandwidth { .. } => "bandwidth",
+            Toxic::Latency { .. } => "latency",
+            Toxic::LimitData { .. } => "limit_data",
+            Toxic::ResetPeer { .. } => "reset_peer",
+            Toxic::Timeout { .. } => "timeout",
+        }
+    }
+}
+
 /// A running relay: accepts on [`Relay::addr`] and relays each connection to the upstream server.
 pub struct Relay {
     addr: SocketAddr,
@@ -103,6 +160,11 @@ impl Relay {
     /// Listens on `127.0.0.1:0` (or `[::1]:0` when upstream is IPv6) and relays every connection to
     /// `upstream`.
     pub async fn start(upstream: SocketAddr) -> io::Result<Relay> {
+        Relay::start_with(upstream, None).await
+    }
+
+    /// Like [`Relay::start`], applying `toxic` to every connection's client → server bytes.
+    pub async fn start_with(upstream: SocketAddr, toxic: Option<Toxic>) -> io::Result<Relay> {
         let loopback = if upstream.is_ipv6() {
             IpAddr::V6(Ipv6Addr::LOCALHOST)
         } else {
@@ -112,7 +174,7 @@ impl Relay {
         let addr = listener.local_addr()?;
         let (phase, phase_rx) = watch::channel(Phase::Running);
         let entries = Arc::new(Mutex::new(Vec::new()));
-        let acceptor = tokio::spawn(accept_loop(listener, upstream, phase_rx, Arc::clone(&entries)));
+        let acceptor = tokio::spawn(accept_loop(listener, upstream, toxic, phase_rx, Arc::clone(&entries)));
         Ok(Relay { addr, phase, acceptor, entries })
     }
 
@@ -173,6 +235,7 @@ async fn reached(phase: &mut watch::Receiver<Phase>, want: Phase) {
 async fn accept_loop(
     listener: TcpListener,
     upstream: SocketAddr,
+    toxic: Option<Toxic>,
     phase: watch::Receiver<Phase>,
     entries: Arc<Mutex<Vec<Arc<Mutex<Entry>>>>>,
 ) -> JoinSet<()> {
@@ -184,7 +247,7 @@ async fn accept_loop(
             () = reached(&mut stop, Phase::Stopped) => break,
             accepted = listener.accept() => match accepted {
                 Ok((client, peer)) => {
-                    tasks.spawn(relay_connection(client, upstream, new_entry(&entries, peer), phase.clone()));
+                    tasks.spawn(relay_connection(client, upstream, toxic, new_entry(&entries, peer), phase.clone()));
                 }
                 // Out of descriptors, or a handshake aborted before accept: retry shortly, don't spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -204,6 +267,7 @@ async fn accept_loop(
                         tasks.spawn(relay_connection(
                             client,
                             upstream,
+                            toxic,
                             new_entry(&entries, peer),
                             phase.clone(),
                         ));
@@ -240,10 +304,11 @@ fn reset(stream: TcpStream) {
 async fn relay_connection(
     client: TcpStream,
     upstream: SocketAddr,
+    toxic: Option<Toxic>,
     entry: Arc<Mutex<Entry>>,
     mut phase: watch::Receiver<Phase>,
 ) {
-    let end = relay_streams(client, upstream, &entry, &mut phase).await;
+    let end = relay_streams(client, upstream, toxic, &entry, &mut phase).await;
     lock(&entry).end = Some(end);
 }
 
@@ -274,6 +339,8 @@ enum Pumped {
     ReadFailed(io::Error),
     /// Writing to (or shutting down) the destination failed: it is gone.
     WriteFailed(io::Error),
+    /// A toxic ended the connection (limit_data, reset_peer, timeout); both sides get a reset.
+    Cut(String),
 }
 
 /// Copies `src` to `dst`, each read recorded in `entry` and forwarded at once, until EOF (passed
@@ -285,12 +352,14 @@ async fn pump<R, W>(
     dst_broken: &AtomicBool,
     entry: &Mutex<Entry>,
     to_server: bool,
+    toxic: Option<Toxic>,
 ) -> Pumped
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut faults = toxic.map(Faults::new);
     loop {
         let n = match src.read(&mut buf).await {
             Ok(0) => break,
@@ -310,10 +379,22 @@ where
                 entry.to_client.extend_from_slice(chunk);
             }
         }
-        if let Err(e) = dst.write_all(chunk).await {
+        let written = match faults.as_mut() {
+            Some(faults) => match faults.forward(dst, chunk).await {
+                Ok(Flow::Go) => Ok(()),
+                Ok(Flow::Cut(why)) => return Pumped::Cut(why),
+                Err(e) => Err(e),
+            },
+            None => dst.write_all(chunk).await,
+        };
+        if let Err(e) = written {
             dst_broken.store(true, Ordering::SeqCst);
             return Pumped::WriteFailed(e);
         }
+    }
+    if let Some(Toxic::Timeout { .. }) = toxic {
+        // Nothing got through, so nothing ends either: hold until the relay is finished.
+        std::future::pending::<()>().await;
     }
     if src_broken.load(Ordering::SeqCst) {
         return Pumped::EofAfterReset;
@@ -324,6 +405,96 @@ where
             dst_broken.store(true, Ordering::SeqCst);
             Pumped::WriteFailed(e)
         }
+    }
+}
+
+/// What a toxic decided about the rest of a connection.
+enum Flow {
+    /// Keep relaying.
+    Go,
+    /// Cut the connection, for this reason.
+    Cut(String),
+}
+
+/// A toxic's state on one connection's client → server direction.
+struct Faults {
+    toxic: Toxic,
+    /// Bytes let through so far.
+    passed: u64,
+    /// Deterministic pseudo-random numbers (xorshift64), for slice sizes and jitter.
+    state: u64,
+}
+
+impl Faults {
+    fn new(toxic: Toxic) -> Faults {
+        Faults { toxic, passed: 0, state: 0x9e37_79b9_7f4a_7c15 }
+    }
+
+    /// A number in `0..=bound`.
+    fn next(&mut self, bound: u64) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state % (bound + 1)
+    }
+
+    /// `base` ± `variation`, at least `floor`.
+    fn around(&mut self, base: u64, variation: u64, floor: u64) -> u64 {
+        (base + self.next(2 * variation)).saturating_sub(variation).max(floor)
+    }
+
+    /// Forwards `chunk` to `dst` as the toxic says.
+    async fn forward<W: AsyncWrite + Unpin>(&mut self, dst: &mut W, chunk: &[u8]) -> io::Result<Flow> {
+        match self.toxic {
+            Toxic::Slicer { average_size, size_variation, delay_us } => {
+                let mut rest = chunk;
+                while !rest.is_empty() {
+                    let size = self.around(average_size as u64, size_variation as u64, 1) as usize;
+                    let (piece, after) = rest.split_at(size.min(rest.len()));
+                    dst.write_all(piece).await?;
+                    dst.flush().await?;
+                    rest = after;
+                    if !rest.is_empty() && delay_us > 0 {
+                        tokio::time::sleep(Duration::from_micros(delay_us)).await;
+                    }
+                }
+            }
+            Toxic::Bandwidth { rate } => {
+                // Pieces of at most a 10th of a second's worth, each followed by its time.
+                let per_piece = (rate.max(1) * 100) as usize;
+                for piece in chunk.chunks(per_piece) {
+                    dst.write_all(piece).await?;
+                    tokio::time::sleep(Duration::from_micros(piece.len() as u64 * 1000 / rate.max(1))).await;
+                }
+            }
+            Toxic::Latency { latency, jitter } => {
+                let delay = self.around(latency, jitter, 0);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                dst.write_all(chunk).await?;
+            }
+            Toxic::LimitData { bytes } => {
+                let room = bytes.saturating_sub(self.passed) as usize;
+                let through = &chunk[..room.min(chunk.len())];
+                dst.write_all(through).await?;
+                dst.flush().await?;
+                self.passed += through.len() as u64;
+                if self.passed >= bytes {
+                    return Ok(Flow::Cut(format!("limit_data: cut after {bytes} bytes")));
+                }
+            }
+            Toxic::ResetPeer { timeout } => {
+                tokio::time::sleep(Duration::from_millis(timeout)).await;
+                return Ok(Flow::Cut(format!("reset_peer: reset after {timeout} ms")));
+            }
+            Toxic::Timeout { timeout } => {
+                // Swallowed. With a timeout, the connection is cut once it has passed.
+                if timeout > 0 {
+                    tokio::time::sleep(Duration::from_millis(timeout)).await;
+                    return Ok(Flow::Cut(format!("timeout: cut after {timeout} ms")));
+                }
+            }
+        }
+        Ok(Flow::Go)
     }
 }
 
@@ -341,6 +512,7 @@ fn failure(side: Side, e: &io::Error) -> String {
 async fn relay_streams(
     mut client: TcpStream,
     upstream: SocketAddr,
+    toxic: Option<Toxic>,
     entry: &Mutex<Entry>,
     phase: &mut watch::Receiver<Phase>,
 ) -> String {
@@ -370,8 +542,10 @@ async fn relay_streams(
     let clean = {
         let (mut client_read, mut client_write) = client.split();
         let (mut server_read, mut server_write) = server.split();
-        let up = pump(&mut client_read, &mut server_write, &client_broken, &server_broken, entry, true);
-        let down = pump(&mut server_read, &mut client_write, &server_broken, &client_broken, entry, false);
+        let up =
+            pump(&mut client_read, &mut server_write, &client_broken, &server_broken, entry, true, toxic);
+        let down =
+            pump(&mut server_read, &mut client_write, &server_broken, &client_broken, entry, false, None);
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
         let mut drain_deadline: Option<Instant> = None;
@@ -406,6 +580,10 @@ async fn relay_streams(
             };
             match pumped {
                 Pumped::Eof => events.push(format!("{} closed", side.name())),
+                Pumped::Cut(why) => {
+                    events.push(why);
+                    break false;
+                }
                 // Its reset was already recorded when a write to it failed.
                 Pumped::EofAfterReset => break false,
                 // A reset (or other failure) of `side`: everything it sent has been passed on; pass

@@ -271,7 +271,7 @@ impl Context {
                     self.silent(cell, *timeout_ms, client_timeout, &mut attempt).await
                 }
                 CaseKind::Restart(_) => self.restart(cell, &socket.path, client_timeout, &mut attempt).await,
-                CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } => {
+                CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } | CaseKind::Broken { .. } => {
                     self.deliver(cell, &socket.path, record, client_timeout, &mut attempt).await
                 }
             }
@@ -314,8 +314,14 @@ impl Context {
                 lines.push(format!("# by hand, terminal 1: {}", server()));
                 lines.push("# connect to it, kill it with SIGKILL, start it again at once, then:".into());
             }
-            CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } => {
+            CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } | CaseKind::Broken { .. } => {
                 lines.push(format!("# by hand, terminal 1: {}", server()));
+                if let Some(toxic) = cell.case.fault {
+                    lines.push(format!(
+                        "# the harness put its relay with the {} fault ({toxic:?}) between them; `repro` does too",
+                        toxic.name()
+                    ));
+                }
             }
         }
         let processes = cell.case.kind.processes();
@@ -335,7 +341,7 @@ impl Context {
     fn client_timeout_ms(&self, cell: &Cell) -> u64 {
         match cell.case.kind {
             CaseKind::Silent { timeout_ms } => timeout_ms,
-            _ => CLIENT_TIMEOUT_MS,
+            _ => cell.case.timeout_ms.unwrap_or(CLIENT_TIMEOUT_MS),
         }
     }
 
@@ -481,8 +487,9 @@ impl Context {
                 return vec![problem];
             }
         };
-        let relay = match (record, server.addr) {
-            (true, Some(addr)) => match Relay::start(addr).await {
+        // The relay records (--record) and applies the case's fault, if it has one.
+        let relay = match (record || cell.case.fault.is_some(), server.addr) {
+            (true, Some(addr)) => match Relay::start_with(addr, cell.case.fault).await {
                 Ok(relay) => Some(relay),
                 Err(err) => {
                     server.kill().await;
@@ -552,6 +559,25 @@ impl Context {
                 if events.iter().any(|e| matches!(e, ServerEvent::Message { .. })) {
                     problems
                         .push("the server logged a message, but the client should have sent nothing".into());
+                }
+            }
+            CaseKind::Broken { code, .. } => {
+                let out = outputs.first();
+                problems.extend(out.map_or_else(Vec::new, |out| match code {
+                    Some(code) => expect_client_error(out, *code, "", None),
+                    None if out.success() => {
+                        vec!["the client reported success through a broken connection".into()]
+                    }
+                    None => expect_client_error(out, out.code().unwrap_or(-1), "", None),
+                }));
+                // What was cut must not be logged, not even in part; errors are what it should cause.
+                problems.retain(|p| !p.starts_with("server reported an error"));
+                if let Some(ServerEvent::Message { len, .. }) =
+                    events.iter().find(|e| matches!(e, ServerEvent::Message { .. }))
+                {
+                    problems.push(format!(
+                        "the server logged a message ({len} bytes) from a connection the fault cut"
+                    ));
                 }
             }
             _ => {

@@ -41,7 +41,10 @@ pub fn script(context: &Context, cells: &[Cell]) -> String {
                 let client = context.client_command(cell, (1, &path), 0, &[], CLIENT_TIMEOUT_MS).shell();
                 let _ = writeln!(out, "( {client} ) > /dev/null 2>&1 || true");
             }
-            CaseKind::Silent { .. } | CaseKind::Restart(_) => {
+            _ if cell.case.fault.is_some() => {
+                let _ = writeln!(out, "# not scripted: this case needs the harness's relay for its fault");
+            }
+            CaseKind::Silent { .. } | CaseKind::Restart(_) | CaseKind::Broken { .. } => {
                 let _ =
                     writeln!(out, "# not scripted: this case needs the harness (a silent server, a restart)");
             }
