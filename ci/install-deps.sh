@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build and test every implementation:
-# a JDK 17 with Maven, Python 3 with pytest, Go. Rust (cargo with rustfmt and clippy) must already be
+# a JDK 17 with Maven, Python 3 with pytest, Go, Node.js. Rust (cargo with rustfmt and clippy) must already be
 # there: the harness is a Cargo workspace and Debian's own cargo is too old for edition 2024.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ have java && have javac || need_apt+=(openjdk-17-jdk-headless)
 have mvn || need_apt+=(maven)
 have python3 || need_apt+=(python3 python3-pip)
 have go || need_apt+=(golang-go)
+have node || need_apt+=(nodejs npm)
 
 if ((${#need_apt[@]})); then
   echo "ci: installing ${need_apt[*]}"
@@ -40,3 +41,4 @@ java -version 2>&1 | head -1
 mvn --version 2>/dev/null | head -1
 python3 --version
 go version
+node --version

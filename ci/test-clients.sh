@@ -4,3 +4,4 @@ set -euo pipefail
 (cd python-client && python3 -m pytest -q)
 (cd java-client && mvn -q -B test)
 (cd go-client && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
+(cd node-client && npm test --silent)
