@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Each foreign client's own test suite, with its own language's tools.
+# Each foreign implementation's own test suite, with its own language's tools.
 set -euo pipefail
 (cd python-client && python3 -m pytest -q)
+(cd python-server && python3 -m pytest -q)
 (cd java-client && mvn -q -B test)
 (cd go-client && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
 (cd node-client && npm test --silent)

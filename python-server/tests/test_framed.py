@@ -1,0 +1,216 @@
+"""Framed mode (PROTOCOL.md §3) and pipelining / half-close (§11)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+from serverproc import Server, ack, frame, messages, read_frame, read_to_eof, sha
+
+
+def framed(*args: str) -> Server:
+    return Server("--mode", "framed", *args)
+
+
+def test_acks_empty_frames_and_protocol_md_vectors():
+    with framed() as server:
+        sock = server.connect()
+        sock.sendall(b"\x00\x00\x00\x03abc")
+        reply = read_frame(sock)
+        assert reply == b"ACK 1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        assert len(reply) == 0x48
+        sock.sendall(b"\x00\x00\x00\x00")
+        assert read_frame(sock) == ack(2, b"")
+        sock.sendall(frame(b"Hello SocketServer!!!"))
+        assert read_frame(sock) == (
+            b"ACK 3 21 30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        assert read_to_eof(sock) == b""
+        sock.close()
+        events = server.conn_events(1)
+        assert [e["event"] for e in events] == ["connected"] + ["message"] * 3 + ["closed"]
+        assert [(m["seq"], m["len"], m["text"]) for m in messages(events)] == [
+            (1, 3, "abc"),
+            (2, 0, ""),
+            (3, 21, "Hello SocketServer!!!"),
+        ]
+        assert events[-1]["messages"] == 3
+
+
+def test_three_frames_in_one_write_and_a_frame_split_everywhere():
+    payloads = [b"one", b"", b"three"]
+    with framed() as server:
+        sock = server.connect()
+        sock.sendall(b"".join(frame(p) for p in payloads))
+        assert [read_frame(sock) for _ in payloads] == [ack(i + 1, p) for i, p in enumerate(payloads)]
+        for byte in frame(b"split"):
+            sock.sendall(bytes([byte]))
+            time.sleep(0.01)
+        assert read_frame(sock) == ack(4, b"split")
+        sock.close()
+        events = server.conn_events(1)
+        assert [m["text"] for m in messages(events)] == ["one", "", "three", "split"]
+        assert events[-1] == {"event": "closed", "conn": 1, "peer": events[0]["peer"], "messages": 4}
+
+
+def test_two_hundred_frames_stop_and_wait():
+    with framed() as server:
+        sock = server.connect()
+        started = time.monotonic()
+        for i in range(1, 201):
+            payload = ("message %d " % i).encode() * (i % 7)
+            sock.sendall(frame(payload))
+            assert read_frame(sock) == ack(i, payload)
+        elapsed = time.monotonic() - started
+        sock.close()
+        events = server.conn_events(1)
+        assert [m["seq"] for m in messages(events)] == list(range(1, 201))
+        assert events[-1]["messages"] == 200
+        assert elapsed < 10, elapsed  # no Nagle / delayed-ACK stalls
+
+
+def _refused(server: Server, data: bytes, length: int, conn: int) -> None:
+    sock = server.connect()
+    sock.sendall(data)
+    reply = read_frame(sock)
+    assert reply == b"ERR too-large %d > %d" % (length, 16777216)
+    assert read_to_eof(sock) == b""
+    sock.close()
+    events = server.conn_events(conn)
+    assert [e["event"] for e in events] == ["connected", "error"]
+    assert events[1]["error"] == "frame 1 too large: %d bytes > maximum 16777216" % length
+
+
+def test_garbage_and_a_4_gib_prefix_get_err_too_large_and_the_server_goes_on():
+    http = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    with framed() as server:
+        _refused(server, http, struct.unpack(">I", b"GET ")[0], 1)
+        _refused(server, b"\xff\xff\xff\xff", 4294967295, 2)
+        # A client that keeps writing after the bad prefix still reads the ERR.
+        _refused(server, b"\x7f\x00\x00\x00" + b"z" * 200000, 0x7F000000, 3)
+        sock = server.connect()
+        sock.sendall(frame(b"still here"))
+        assert read_frame(sock) == ack(1, b"still here")
+        sock.close()
+        assert messages(server.conn_events(4))[0]["text"] == "still here"
+
+
+def test_custom_maximum_is_inclusive():
+    with framed("--max-message-bytes", "10") as server:
+        sock = server.connect()
+        sock.sendall(frame(b"0123456789"))
+        assert read_frame(sock) == ack(1, b"0123456789")
+        sock.sendall(frame(b"0123456789A"))
+        assert read_frame(sock) == b"ERR too-large 11 > 10"
+        sock.close()
+        events = server.conn_events(1)
+        assert [e["event"] for e in events] == ["connected", "message", "error"]
+
+
+def test_eof_inside_a_frame_logs_nothing_for_the_partial_message():
+    cases = [
+        (b"\x00\x00", "frame 1: truncated frame: expected 4 length-prefix bytes, got 2"),
+        (b"\x00\x00\x00\x0axyz", "frame 1: truncated frame: expected 10 payload bytes, got 3"),
+        (frame(b"whole") + b"\x00\x00\x00\x05ab", "frame 2: truncated frame: expected 5 payload bytes, got 2"),
+    ]
+    with framed() as server:
+        for conn, (data, error) in enumerate(cases, start=1):
+            sock = server.connect()
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+            read_to_eof(sock)
+            sock.close()
+            events = server.conn_events(conn)
+            assert events[-1]["event"] == "error"
+            assert events[-1]["error"] == error
+            texts = [m["text"] for m in messages(events)]
+            assert texts == (["whole"] if conn == 3 else [])
+
+
+def test_a_stalled_peer_does_not_block_others_and_times_out():
+    with framed("--idle-timeout-ms", "2000") as server:
+        stalled = server.connect()
+        stalled.sendall(b"\x00\x00\x00\x10half")
+        server.wait_for(lambda e: e["event"] == "connected" and e["conn"] == 1)
+        started = time.monotonic()
+        other = server.connect()
+        for i in range(20):
+            other.sendall(frame(b"m%d" % i))
+            assert read_frame(other) == ack(i + 1, b"m%d" % i)
+        other.close()
+        # Served while the stalled peer was still waiting for its timeout.
+        assert time.monotonic() - started < 2.0
+        events = server.conn_events(1)
+        assert events[-1]["error"] == "idle timeout: nothing completed for 2000 ms (0 bytes pending)"
+        assert messages(events) == []
+        stalled.close()
+
+
+def test_sixteen_clients_at_once():
+    failures = []
+
+    def client(i: int, server: Server) -> None:
+        try:
+            sock = server.connect()
+            for seq in range(1, 21):
+                payload = ("client %d message %d " % (i, seq)).encode() * seq
+                sock.sendall(frame(payload))
+                assert read_frame(sock) == ack(seq, payload)
+            sock.close()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append((i, exc))
+
+    with framed() as server:
+        threads = [threading.Thread(target=client, args=(i, server)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert failures == []
+        for conn in range(1, 17):
+            events = server.conn_events(conn)
+            assert [m["seq"] for m in messages(events)] == list(range(1, 21))
+
+
+def test_half_close_client_still_reads_every_ack():
+    payloads = [b"first", b"", bytes(range(256)), b"x" * 5000]
+    with framed() as server:
+        sock = server.connect()
+        sock.sendall(b"".join(frame(p) for p in payloads))
+        sock.shutdown(socket.SHUT_WR)
+        replies = [read_frame(sock) for _ in payloads]
+        assert replies == [ack(i + 1, p) for i, p in enumerate(payloads)]
+        assert read_to_eof(sock) == b""
+        sock.close()
+        events = server.conn_events(1)
+        assert [(m["len"], m["sha256"]) for m in messages(events)] == [(len(p), sha(p)) for p in payloads]
+        assert events[-1]["event"] == "closed"
+
+
+def test_pipelined_client_that_reads_nothing_until_the_end():
+    payloads = [("p%d" % i).encode() * 50 for i in range(300)]
+    with framed() as server:
+        sock = server.connect()
+        sock.sendall(b"".join(frame(p) for p in payloads))
+        for i, p in enumerate(payloads, start=1):
+            assert read_frame(sock) == ack(i, p)
+        sock.close()
+        assert server.conn_events(1)[-1]["messages"] == 300
+
+
+def test_reset_keeps_acknowledged_messages():
+    with framed() as server:
+        sock = server.connect()
+        sock.sendall(frame(b"kept"))
+        assert read_frame(sock) == ack(1, b"kept")
+        sock.sendall(b"\x00\x00\x00\x09par")
+        time.sleep(0.2)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        events = server.conn_events(1)
+        assert [m["text"] for m in messages(events)] == ["kept"]
+        assert events[-1]["event"] == "error"
+        assert "frame 2" in events[-1]["error"]
