@@ -1,7 +1,8 @@
-"""Small test servers implementing the server side of docs/PROTOCOL.md (§2, §3), with faults.
+"""Small test servers implementing the server side of docs/PROTOCOL.md (§2, §3, §10), with faults.
 
-Each server listens on an ephemeral loopback port, serves connections on threads, and records
-what it received so tests can compare it with what the client says it sent.
+Each server listens on an ephemeral loopback port (or a Unix socket path, or a UDP port), serves
+connections on threads, and records what it received so tests can compare it with what the client
+says it sent.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import os
 import socket
 import struct
 import subprocess
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from typing import List, Optional
@@ -51,6 +54,9 @@ class Connection:
         self.local = local
         self.messages: List[bytes] = []
         self.error: Optional[str] = None
+        # Deferred acknowledgements (``defer``): whether EOF had been read before the first
+        # acknowledgement was sent (None: the server never got that far).
+        self.eof_before_acks: Optional[bool] = None
         self.done = threading.Event()
 
 
@@ -67,6 +73,12 @@ class Server:
               "hang-second" (acknowledge message 1, never reply to message 2)
       Framed servers also answer a length over ``max_bytes`` with ERR too-large and close,
       without reading the payload.
+    path: listen on this Unix domain stream socket instead of TCP; peers are ``pid:<pid>``
+      (SO_PEERCRED), the address is ``unix:<path>``.
+    defer: framed mode, send no acknowledgement before ``defer`` frames have arrived; then check
+      (for up to ``eof_wait`` seconds) whether the client has already shut down its write side,
+      record that as ``eof_before_acks``, and send the deferred acknowledgements at once. A
+      stop-and-wait client never gets its first acknowledgement from such a server.
     """
 
     def __init__(
@@ -75,19 +87,33 @@ class Server:
         behaviour: str = "ok",
         host: str = "127.0.0.1",
         max_bytes: int = MAX_DEFAULT,
+        path: Optional[str] = None,
+        defer: int = 0,
+        eof_wait: float = 0.5,
     ) -> None:
         self.mode = mode
         self.behaviour = behaviour
         self.max_bytes = max_bytes
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.listener = socket.socket(family, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, 0))
+        self.path = path
+        self.defer = defer
+        self.eof_wait = eof_wait
+        if path is not None:
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind(path)
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self.listener = socket.socket(family, socket.SOCK_STREAM)
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.listener.bind((host, 0))
         self.listener.listen(64)
         self.listener.settimeout(0.1)
         self.host = host
-        self.port = self.listener.getsockname()[1]
-        self.addr = fmt_addr(self.listener.getsockname())
+        if path is not None:
+            self.port = 0
+            self.addr = "unix:" + path
+        else:
+            self.port = self.listener.getsockname()[1]
+            self.addr = fmt_addr(self.listener.getsockname())
         self.connections: List[Connection] = []
         self._socks: List[socket.socket] = []
         self._lock = threading.Lock()
@@ -106,6 +132,11 @@ class Server:
         self._stop.set()
         self._thread.join(5)
         self.listener.close()
+        if self.path is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
         with self._lock:
             socks = list(self._socks)
         for sock in socks:
@@ -139,7 +170,16 @@ class Server:
             except OSError:
                 return
             sock.settimeout(None)
-            conn = Connection(fmt_addr(peer), fmt_addr(sock.getsockname()))
+            if self.path is not None:
+                creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+                pid = struct.unpack("3i", creds)[0]
+                conn = Connection("pid:%d" % pid, self.addr)
+            else:
+                # Replies leave at once: with Nagle, an ERR written right after an ACK can still
+                # be held back when close() (unread data left) resets the connection, and a
+                # pipelining client would never see it.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn = Connection(fmt_addr(peer), fmt_addr(sock.getsockname()))
             with self._lock:
                 self.connections.append(conn)
                 self._socks.append(sock)
@@ -170,15 +210,28 @@ class Server:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
 
+    def _peek_eof(self, sock: socket.socket) -> bool:
+        """True if the peer has shut down its write side (EOF is next), within ``eof_wait``."""
+        sock.settimeout(self.eof_wait)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except socket.timeout:
+            return False
+        finally:
+            sock.settimeout(None)
+
     def _serve_framed(self, sock: socket.socket, conn: Connection) -> None:
         seq = 0
+        deferred: List[bytes] = []
         while True:
             header = recv_exact(sock, 4)
             if header is None:
                 break  # EOF between frames: the normal end (or a truncated header)
             (length,) = struct.unpack(">I", header)
             if length > self.max_bytes:
-                sock.sendall(frame(b"ERR too-large %d > %d" % (length, self.max_bytes)))
+                sock.sendall(
+                    b"".join(deferred) + frame(b"ERR too-large %d > %d" % (length, self.max_bytes))
+                )
                 conn.error = "too-large"
                 break
             payload = recv_exact(sock, length)
@@ -193,30 +246,121 @@ class Server:
                 if self.behaviour.startswith("hang"):
                     self._stop.wait(60)
                 break
-            sock.sendall(frame(reply))
+            if seq <= self.defer:
+                deferred.append(frame(reply))
+                if seq < self.defer and not reply.startswith(b"ERR"):
+                    continue
+                conn.eof_before_acks = self._peek_eof(sock)
+                sock.sendall(b"".join(deferred))
+                deferred = []
+            else:
+                sock.sendall(frame(reply))
             if reply.startswith(b"ERR"):
                 break
         sock.close()
 
     def _reply(self, seq: int, payload: bytes) -> Optional[bytes]:
-        digest = hashlib.sha256(payload).hexdigest().encode()
-        length = len(payload)
-        b = self.behaviour
-        if b in ("close", "hang") or (b == "hang-second" and seq == 2):
-            return None
-        if b == "wrong-seq":
-            seq += 1
-        if b == "wrong-len":
-            length += 1
-        if b == "wrong-hash" or (b == "bad-second" and seq == 2):
-            digest = hashlib.sha256(payload + b"x").hexdigest().encode()
-        if b == "malformed":
-            return b"ACK %d %d" % (seq, length)
-        if b == "long-reply":
-            return b"ACK %d %d %s " % (seq, length, digest) + b"x" * 1024
-        if b == "err":
-            return b"ERR rejected testing"
-        return b"ACK %d %d %s" % (seq, length, digest)
+        return reply_for(self.behaviour, seq, payload)
+
+
+def reply_for(behaviour: str, seq: int, payload: bytes) -> Optional[bytes]:
+    """The reply payload a server with this behaviour sends for a message (None: no reply)."""
+    digest = hashlib.sha256(payload).hexdigest().encode()
+    length = len(payload)
+    b = behaviour
+    if b in ("close", "hang") or (b == "hang-second" and seq == 2):
+        return None
+    if b == "wrong-seq":
+        seq += 1
+    if b == "wrong-len":
+        length += 1
+    if b == "wrong-hash" or (b == "bad-second" and seq == 2):
+        digest = hashlib.sha256(payload + b"x").hexdigest().encode()
+    if b == "malformed":
+        return b"ACK %d %d" % (seq, length)
+    if b == "long-reply":
+        return b"ACK %d %d %s " % (seq, length, digest) + b"x" * 1024
+    if b == "err":
+        return b"ERR rejected testing"
+    return b"ACK %d %d %s" % (seq, length, digest)
+
+
+class UdpServer:
+    """A UDP test server (§10.3): acknowledges each datagram with one datagram.
+
+    behaviour: "ok", "silent" (never replies), or one of the framed reply faults of
+    :class:`Server` ("wrong-seq", "wrong-len", "wrong-hash", "bad-second", "malformed",
+    "long-reply", "err"). ``seq`` counts each peer address's datagrams from 1.
+    """
+
+    def __init__(self, behaviour: str = "ok", host: str = "127.0.0.1") -> None:
+        self.behaviour = behaviour
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.addr = fmt_addr(self.sock.getsockname())
+        self.datagrams: List[tuple] = []  # (peer address, payload)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> "UdpServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+    def messages(self) -> List[bytes]:
+        with self._lock:
+            return [payload for _, payload in self.datagrams]
+
+    def peers(self) -> List[str]:
+        with self._lock:
+            return [peer for peer, _ in self.datagrams]
+
+    def _loop(self) -> None:
+        seqs = {}
+        while not self._stop.is_set():
+            try:
+                payload, peer = self.sock.recvfrom(65508)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.datagrams.append((fmt_addr(peer), payload))
+            seqs[peer] = seqs.get(peer, 0) + 1
+            if self.behaviour == "silent":
+                continue
+            reply = reply_for(self.behaviour, seqs[peer], payload)
+            if reply is not None:
+                self.sock.sendto(reply, peer)
+
+
+def closed_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port that was just free: datagrams to it draw ICMP port unreachable."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class ShortTempDir:
+    """A temporary directory with a short path (Unix socket paths hold at most 107 bytes)."""
+
+    def __enter__(self) -> str:
+        self.path = tempfile.mkdtemp(prefix="ic-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def refusing_port(host: str = "127.0.0.1"):

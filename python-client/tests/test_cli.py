@@ -36,6 +36,21 @@ REPO_ROOT = os.path.dirname(os.path.dirname(SRC))
         ["-x"],
         ["--file"],
         ["--host"],
+        ["--transport", "sctp"],
+        ["--transport"],
+        ["--transport", "unix"],
+        ["--transport", "unix", "--path", ""],
+        ["--path", "/tmp/interop.sock"],
+        ["--transport", "udp", "--path", "/tmp/interop.sock"],
+        ["--path"],
+        ["--pipeline"],
+        ["--half-close"],
+        ["--mode", "raw", "--pipeline"],
+        ["--transport", "unix", "--path", "/tmp/interop.sock", "--half-close"],
+        ["--transport", "udp", "--pipeline"],
+        ["--transport", "udp", "--mode", "framed", "--pipeline"],
+        ["--transport", "udp", "--mode", "framed", "--half-close"],
+        ["--pipeline=yes", "--mode", "framed"],
     ],
 )
 def test_usage_errors_exit_2(args):
@@ -51,7 +66,8 @@ def test_help_exits_0_on_stdout():
         result = run_client(flag)
         assert result.returncode == 0
         assert result.stdout.startswith(b"usage: interop-client")
-        assert b"--timeout-ms" in result.stdout
+        for option in (b"--timeout-ms", b"--transport", b"--path", b"--pipeline", b"--half-close"):
+            assert option in result.stdout
         assert result.stderr == b""
 
 
@@ -107,6 +123,18 @@ def test_parse_args_defaults_and_order():
     assert args.timeout_ms == 10000
     assert args.files == ["f"]
     assert args.messages == ["a", "b", "--mode", "-x"]
+    assert args.transport == "tcp"
+    assert args.path is None
+    assert args.pipeline is False
+    assert args.half_close is False
+
+
+def test_usage_error_comes_before_reading_files(tmp_path):
+    # A senseless combination is reported (exit 2) even when a --file is unreadable (exit 1).
+    missing = str(tmp_path / "missing.bin")
+    result = run_client("--pipeline", "--file", missing)
+    assert result.returncode == 2, result.stderr
+    assert b"--pipeline" in result.stderr
 
 
 def test_unresolvable_host_exits_3(monkeypatch, capsys):

@@ -68,6 +68,7 @@ def test_empty_message_json():
             "len": 0,
             "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "ack": "verified",
+            "transport": "tcp",
         }
         assert server.messages() == [b""]
 

@@ -47,6 +47,7 @@ def test_json_lines():
             assert record["seq"] == 1
             assert record["mode"] == "raw"
             assert record["ack"] == "none"
+            assert record["transport"] == "tcp"
             assert record["len"] == len(message.encode())
             assert record["sha256"] == hashlib.sha256(message.encode()).hexdigest()
             assert record["peer"] == server.addr

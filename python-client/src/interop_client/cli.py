@@ -1,4 +1,4 @@
-"""The client command line (PROTOCOL.md §6), output (§4, §8.2) and exit codes (§7)."""
+"""The client command line (PROTOCOL.md §6, §10, §11), output (§4, §8.2) and exit codes (§7)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import sys
 from typing import List, NoReturn, Optional, Sequence
 
 from . import client
-from .errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ClientError
+from .errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ClientError, UsageError
 from .printing import format_message
 from .wire import sha256_hex
 
 PROG = "interop-client"
 USAGE = (
     "%(prog)s [--host H] [--port P] [--mode raw|framed] [--format text|json]\n"
-    "                      [--timeout-ms N] [--file PATH]... [MESSAGE ...]"
+    "                      [--timeout-ms N] [--transport tcp|unix|udp] [--path PATH]\n"
+    "                      [--pipeline] [--half-close] [--file PATH]... [MESSAGE ...]"
 )
 EPILOG = """\
 Messages are sent in this order: every --file in the order given, then every MESSAGE.
@@ -25,10 +26,16 @@ With neither, the single message "Hello SocketServer!!!" is sent. Raw mode opens
 connection per message; framed mode sends them all on one connection and verifies each
 acknowledgement.
 
+transports: tcp (default; IPv6 with --host ::1), unix (a Unix domain stream socket at
+--path, at most 107 bytes; raw and framed as over TCP), udp (one datagram per message,
+at most 65507 bytes, each acknowledged by an ACK datagram; --mode is ignored).
+--pipeline and --half-close need --mode framed over tcp or unix; they write all frames
+at once, so keep such batches small (well under 64 KiB in all).
+
 exit codes:
   0  every message delivered (and, framed, acknowledged correctly)
   1  other failure: unreadable --file, connection reset or broken, other I/O error
-  2  usage error
+  2  usage error, senseless combination, Unix socket path or UDP message too long
   3  could not connect: refused, unreachable, or host name not resolved
   4  timeout (--timeout-ms) connecting, writing, or waiting for a reply or EOF
   5  protocol error: ERR reply, bad acknowledgement, server closed before acknowledging
@@ -100,6 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="limit in ms for connecting and for each read or write (default: %(default)s)",
     )
     parser.add_argument(
+        "--transport",
+        choices=client.TRANSPORTS,
+        default="tcp",
+        help="tcp, unix (with --path) or udp (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--path",
+        metavar="PATH",
+        help="the Unix socket's path, with --transport unix",
+    )
+    parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="framed mode: write all frames at once, then read the acknowledgements",
+    )
+    parser.add_argument(
+        "--half-close",
+        action="store_true",
+        help="framed mode: like --pipeline, shutting down the write side before reading",
+    )
+    parser.add_argument(
         "--file",
         action="append",
         default=[],
@@ -128,6 +156,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = build_parser().parse_intermixed_args(argv)
     args.messages = list(args.messages) + after
     return args
+
+
+def check_combination(args: argparse.Namespace) -> None:
+    """Usage errors that argparse cannot see (§7 exit 2), found before anything else happens."""
+    if args.transport == "unix":
+        if args.path is None:
+            raise UsageError("--transport unix needs --path PATH (try --help)")
+        if args.path == "":
+            raise UsageError("--path must not be empty (try --help)")
+        client.check_unix_path(args.path)
+    elif args.path is not None:
+        raise UsageError("--path needs --transport unix (try --help)")
+    for flag, given in (("--pipeline", args.pipeline), ("--half-close", args.half_close)):
+        if not given:
+            continue
+        if args.transport == "udp":
+            raise UsageError("%s needs a stream transport (tcp or unix), not udp" % flag)
+        if args.mode != "framed":
+            raise UsageError("%s needs --mode framed" % flag)
 
 
 def _arg_bytes(arg: str) -> bytes:
@@ -161,8 +208,11 @@ def json_line(delivery: client.Delivery) -> bytes:
         "len": len(delivery.payload),
         "sha256": sha256_hex(delivery.payload),
         "ack": delivery.ack,
+        "transport": delivery.transport,
     }
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    # A --path that is not UTF-8 comes back as surrogate escapes: print its original bytes.
+    return text.encode("utf-8", "surrogateescape") + b"\n"
 
 
 def _write_stdout(data: bytes) -> None:
@@ -207,6 +257,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _write_stdout(format_message(delivery.payload))
 
     try:
+        check_combination(args)
         messages = load_messages(args)
         client.send(
             args.mode,
@@ -215,6 +266,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             messages,
             args.timeout_ms / 1000.0,
             on_delivered,
+            transport=args.transport,
+            path=args.path,
+            pipeline=args.pipeline,
+            half_close=args.half_close,
         )
     except ClientError as exc:
         _error(str(exc))

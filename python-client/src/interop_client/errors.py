@@ -27,6 +27,12 @@ class IOFailure(ClientError):
     code = EXIT_FAILURE
 
 
+class UsageError(ClientError):
+    """A usage error found after parsing (a senseless combination, a path or message too long)."""
+
+    code = EXIT_USAGE
+
+
 class ConnectFailure(ClientError):
     code = EXIT_CONNECT
 

@@ -1,4 +1,5 @@
-"""Wire-level helpers: addresses (§1), frames (§3.1), acknowledgements (§3.3, §3.4).
+"""Wire-level helpers: addresses (§1), frames (§3.1), acknowledgements (§3.3, §3.4), datagrams
+(§10.3).
 
 Socket errors (``OSError`` and its subclasses, ``socket.timeout``) propagate unchanged; problems
 with what the server sent raise :class:`WireError` subclasses. Mapping both to exit codes is the
@@ -19,6 +20,8 @@ HEADER = struct.Struct(">I")  # 4-byte unsigned big-endian length prefix
 MAX_FRAME_LENGTH = 0xFFFFFFFF
 MAX_REPLY_BYTES = 1024  # §3.4: a reply frame longer than this is rejected
 RECV_CHUNK = 65536
+MAX_UNIX_PATH_BYTES = 107  # §10.2: sun_path on Linux, without the terminating NUL
+MAX_DATAGRAM_BYTES = 65507  # §10.3: the largest UDP payload over IPv4
 # settimeout() rejects values that do not fit the platform's time_t; wait in slices instead.
 MAX_SOCKET_TIMEOUT = 86400.0
 
@@ -136,6 +139,11 @@ def read_frame(sock: socket.socket, limit: int, deadline: Deadline) -> bytes:
     if length > limit:
         raise FrameTooLong(length, limit)
     return recv_exact(sock, length, deadline)
+
+
+def recv_datagram(sock: socket.socket, deadline: Deadline) -> bytes:
+    """Receive one whole datagram (possibly empty) from a connected datagram socket."""
+    return _recv(sock, RECV_CHUNK, deadline)
 
 
 def drain_until_eof(sock: socket.socket, deadline: Deadline) -> int:
