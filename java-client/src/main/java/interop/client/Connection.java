@@ -6,34 +6,106 @@ import java.io.Closeable;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.InvalidPathException;
 import java.util.List;
 
 /**
- * One TCP connection to the server, with read and write timeouts, and its local and peer addresses
- * already formatted per §1.
+ * One stream connection to the server (TCP, or a Unix domain socket, §10.2), with read and write
+ * timeouts, and its local and peer addresses already formatted per §1 and §10.2.
  */
 final class Connection implements Closeable {
     private static final int BUFFER_BYTES = 64 * 1024;
 
-    private final Socket socket;
+    /** What is under the streams: half-closing and closing. */
+    private interface Endpoint {
+        void shutdownOutput() throws IOException;
+
+        void close();
+    }
+
+    private final Endpoint endpoint;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final String local;
     private final String peer;
 
-    private Connection(Socket socket, int timeoutMs) throws IOException {
-        this.socket = socket;
+    private Connection(Endpoint endpoint, InputStream in, OutputStream out, String local,
+                       String peer) {
+        this.endpoint = endpoint;
+        this.in = new DataInputStream(new BufferedInputStream(in, BUFFER_BYTES));
+        this.out = new DataOutputStream(new BufferedOutputStream(out, BUFFER_BYTES));
+        this.local = local;
+        this.peer = peer;
+    }
+
+    private static Connection ofSocket(Socket socket, int timeoutMs) throws IOException {
         socket.setSoTimeout(timeoutMs);
         socket.setTcpNoDelay(true);
-        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), BUFFER_BYTES));
-        this.out = new DataOutputStream(
-                new BufferedOutputStream(new TimedOutputStream(socket, timeoutMs), BUFFER_BYTES));
-        this.local = Addresses.format(socket.getLocalAddress(), socket.getLocalPort());
-        this.peer = Addresses.format(socket.getInetAddress(), socket.getPort());
+        Endpoint endpoint = new Endpoint() {
+            @Override
+            public void shutdownOutput() throws IOException {
+                socket.shutdownOutput();
+            }
+
+            @Override
+            public void close() {
+                closeQuietly(socket);
+            }
+        };
+        return new Connection(endpoint, socket.getInputStream(),
+                new TimedOutputStream(socket, timeoutMs),
+                Addresses.format(socket.getLocalAddress(), socket.getLocalPort()),
+                Addresses.format(socket.getInetAddress(), socket.getPort()));
+    }
+
+    /**
+     * Connects to the Unix domain stream socket at {@code path} (§10.2), limited to
+     * {@code timeoutMs}. The local address is {@code pid:<this process id>}, the peer
+     * {@code unix:PATH}.
+     *
+     * @throws ClientException {@link ExitCode#TIMEOUT} when connecting took too long,
+     *                         {@link ExitCode#CONNECT} when there is no such socket or nobody
+     *                         listens on it, {@link ExitCode#USAGE} for a path that cannot be one
+     */
+    static Connection openUnix(String path, int timeoutMs) throws ClientException {
+        String peer = "unix:" + path;
+        UnixDomainSocketAddress address;
+        try {
+            address = UnixDomainSocketAddress.of(path);
+        } catch (InvalidPathException e) {
+            throw ClientException.usage("invalid value for --path: '" + path + "' ("
+                    + e.getReason() + ")");
+        }
+        UnixChannel channel;
+        try {
+            channel = UnixChannel.connect(address, timeoutMs);
+        } catch (SocketTimeoutException e) {
+            throw new ClientException(ExitCode.TIMEOUT,
+                    "timed out after " + timeoutMs + " ms connecting to " + peer, e);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new ClientException(ExitCode.CONNECT,
+                    "could not connect to " + peer + ": " + Failures.describe(e), e);
+        }
+        Endpoint endpoint = new Endpoint() {
+            @Override
+            public void shutdownOutput() throws IOException {
+                channel.shutdownOutput();
+            }
+
+            @Override
+            public void close() {
+                channel.close();
+            }
+        };
+        return new Connection(endpoint, channel.input(), channel.output(),
+                "pid:" + ProcessHandle.current().pid(), peer);
     }
 
     /**
@@ -63,7 +135,7 @@ final class Connection implements Closeable {
             // Connected: anything failing from here on (the peer already reset us, say) is a
             // broken connection, not a failure to connect.
             try {
-                return new Connection(socket, timeoutMs);
+                return ofSocket(socket, timeoutMs);
             } catch (IOException e) {
                 closeQuietly(socket);
                 throw new ClientException(ExitCode.FAILURE, "connection to "
@@ -99,12 +171,12 @@ final class Connection implements Closeable {
         return out;
     }
 
-    /** The client socket's own address, e.g. {@code 127.0.0.1:51234}. */
+    /** The client socket's own address, e.g. {@code 127.0.0.1:51234} or {@code pid:4242}. */
     String local() {
         return local;
     }
 
-    /** The server address connected to, e.g. {@code [::1]:8099}. */
+    /** The server address connected to, e.g. {@code [::1]:8099} or {@code unix:/tmp/s.sock}. */
     String peer() {
         return peer;
     }
@@ -112,7 +184,7 @@ final class Connection implements Closeable {
     /** Half-closes: the server reads EOF. */
     void shutdownOutput() throws IOException {
         out.flush();
-        socket.shutdownOutput();
+        endpoint.shutdownOutput();
     }
 
     /** Reads and discards everything until EOF (each read limited by the socket timeout). */
@@ -125,7 +197,7 @@ final class Connection implements Closeable {
 
     @Override
     public void close() {
-        closeQuietly(socket);
+        endpoint.close();
     }
 
     private static void closeQuietly(Socket socket) {

@@ -1,45 +1,163 @@
 package interop.client;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.SocketTimeoutException;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Framed mode (§3): every message on one connection, stop-and-wait, each acknowledgement verified
- * (§3.4).
+ * Framed mode (§3): every message on one connection, each acknowledgement verified (§3.4). By
+ * default stop-and-wait; with {@code --pipeline} all frames are written at once before any
+ * acknowledgement is read, and with {@code --half-close} the write side is shut down after them
+ * (§11).
  */
 final class FramedTransfer implements Transfer {
-    private final List<InetAddress> addresses;
-    private final int port;
-    private final int timeoutMs;
+    /** Pipelined frames up to this many bytes in all are written with a single write. */
+    static final int SINGLE_WRITE_LIMIT = 16 * 1024 * 1024;
 
-    FramedTransfer(List<InetAddress> addresses, int port, int timeoutMs) {
-        this.addresses = List.copyOf(addresses);
-        this.port = port;
+    private final Connector connector;
+    private final Transport transport;
+    private final int timeoutMs;
+    private final boolean pipeline;
+    private final boolean halfClose;
+
+    FramedTransfer(Connector connector, Transport transport, int timeoutMs, boolean pipeline,
+                   boolean halfClose) {
+        this.connector = connector;
+        this.transport = transport;
         this.timeoutMs = timeoutMs;
+        this.pipeline = pipeline || halfClose;
+        this.halfClose = halfClose;
     }
 
     @Override
     public void send(List<Message> messages, Reporter reporter) throws ClientException {
-        try (Connection connection = Connection.open(addresses, port, timeoutMs)) {
-            int seq = 0;
-            for (Message message : messages) {
-                seq++;
-                writeFrame(connection, seq, message);
-                Reply reply = Reply.parse(readReply(connection, seq));
-                verify(reply, seq, message);
-                Transfer.report(reporter,
-                        new Delivery(seq, connection.local(), connection.peer(), Mode.FRAMED,
-                                message, true));
+        try (Connection connection = connector.open()) {
+            if (pipeline) {
+                sendPipelined(connection, messages, reporter);
+            } else {
+                sendStopAndWait(connection, messages, reporter);
             }
+        }
+    }
+
+    private void sendStopAndWait(Connection connection, List<Message> messages,
+                                 Reporter reporter) throws ClientException {
+        int seq = 0;
+        for (Message message : messages) {
+            seq++;
+            writeFrame(connection, seq, message);
+            Reply reply = Reply.parse(readReply(connection, seq));
+            verify(reply, seq, message);
+            report(reporter, connection, seq, message);
+        }
+        try {
+            connection.shutdownOutput();
+        } catch (IOException e) {
+            // Every message is acknowledged already; the server may have closed first.
+        }
+    }
+
+    /**
+     * §11: all frames back to back (one write where they fit {@link #SINGLE_WRITE_LIMIT}), with
+     * {@code --half-close} then the write side shut down, and only then every acknowledgement
+     * read and verified in order.
+     */
+    private void sendPipelined(Connection connection, List<Message> messages, Reporter reporter)
+            throws ClientException {
+        IOException writeFailure = null;
+        try {
+            writeAllFrames(connection, messages);
+            if (halfClose) {
+                connection.shutdownOutput();
+            }
+        } catch (IOException e) {
+            if (e instanceof SocketTimeoutException) {
+                throw Failures.io("sending " + describeBatch(messages) + " to "
+                        + connection.peer(), e, timeoutMs);
+            }
+            // The server may have acknowledged some frames and rejected one (ERR too-large)
+            // before closing: read what it sent, then report the write failure.
+            writeFailure = e;
+        }
+
+        int seq = 0;
+        for (Message message : messages) {
+            seq++;
+            Reply reply;
+            if (writeFailure == null) {
+                reply = Reply.parse(readReply(connection, seq));
+            } else {
+                Optional<Reply> salvaged = tryReadReply(connection);
+                if (salvaged.isEmpty()) {
+                    throw Failures.io("sending " + describeBatch(messages) + " to "
+                            + connection.peer(), writeFailure, timeoutMs);
+                }
+                reply = salvaged.get();
+            }
+            verify(reply, seq, message);
+            report(reporter, connection, seq, message);
+        }
+
+        if (halfClose) {
+            // "reads every acknowledgement, then EOF"; everything is delivered already, so
+            // nothing after the last acknowledgement is a failure (§3.2).
+            try {
+                connection.drainToEof();
+            } catch (IOException e) {
+                // ignored
+            }
+        } else {
             try {
                 connection.shutdownOutput();
             } catch (IOException e) {
                 // Every message is acknowledged already; the server may have closed first.
             }
         }
+    }
+
+    /** Writes every frame without reading in between, then flushes. */
+    private static void writeAllFrames(Connection connection, List<Message> messages)
+            throws IOException {
+        long total = 0;
+        for (Message message : messages) {
+            total += Framing.HEADER_BYTES + (long) message.length();
+        }
+        if (total <= SINGLE_WRITE_LIMIT) {
+            byte[] batch = new byte[(int) total];
+            int at = 0;
+            for (Message message : messages) {
+                int length = message.length();
+                batch[at] = (byte) (length >>> 24);
+                batch[at + 1] = (byte) (length >>> 16);
+                batch[at + 2] = (byte) (length >>> 8);
+                batch[at + 3] = (byte) length;
+                System.arraycopy(message.bytes(), 0, batch, at + Framing.HEADER_BYTES, length);
+                at += Framing.HEADER_BYTES + length;
+            }
+            connection.out().write(batch);
+        } else {
+            for (Message message : messages) {
+                connection.out().writeInt(message.length());
+                connection.out().write(message.bytes());
+            }
+        }
+        connection.out().flush();
+    }
+
+    private static String describeBatch(List<Message> messages) {
+        long bytes = 0;
+        for (Message message : messages) {
+            bytes += message.length();
+        }
+        return messages.size() + (messages.size() == 1 ? " message (" : " messages (") + bytes
+                + " bytes in all)";
+    }
+
+    private void report(Reporter reporter, Connection connection, int seq, Message message)
+            throws ClientException {
+        Transfer.report(reporter, new Delivery(seq, connection.local(), connection.peer(),
+                Mode.FRAMED, message, true, transport));
     }
 
     private void writeFrame(Connection connection, int seq, Message message)
@@ -49,9 +167,9 @@ final class FramedTransfer implements Transfer {
         } catch (IOException e) {
             if (!(e instanceof SocketTimeoutException)) {
                 // The server may have rejected the frame (ERR too-large ...) and closed.
-                Optional<Reply.Err> err = tryReadErr(connection);
-                if (err.isPresent()) {
-                    throw rejected(seq, err.get());
+                Optional<Reply> reply = tryReadReply(connection);
+                if (reply.isPresent() && reply.get() instanceof Reply.Err err) {
+                    throw rejected(seq, err);
                 }
             }
             throw Failures.io("sending message " + seq + " (" + message.length() + " bytes) to "
@@ -74,7 +192,13 @@ final class FramedTransfer implements Transfer {
                 + " closed the connection before acknowledging message " + seq));
     }
 
-    private static void verify(Reply reply, int seq, Message message) throws ClientException {
+    /**
+     * Checks that {@code reply} is exactly the acknowledgement of message number {@code seq}
+     * (§3.4; over UDP, §10.3).
+     *
+     * @throws ClientException {@link ExitCode#PROTOCOL} for an {@code ERR} or a mismatch
+     */
+    static void verify(Reply reply, int seq, Message message) throws ClientException {
         Reply.Ack expected = Reply.Ack.expected(seq, message);
         if (reply instanceof Reply.Err err) {
             throw rejected(seq, err);
@@ -90,12 +214,12 @@ final class FramedTransfer implements Transfer {
         return ClientException.protocol("server rejected message " + seq + ": " + err.text());
     }
 
-    /** After a failed write: the reply frame the server may have sent before closing, if ERR. */
-    private static Optional<Reply.Err> tryReadErr(Connection connection) {
+    /** After a failed write: the next reply frame the server sent before closing, if any. */
+    private static Optional<Reply> tryReadReply(Connection connection) {
         try {
             Optional<byte[]> frame = Framing.readFrame(connection.in(), Reply.MAX_REPLY_BYTES);
-            if (frame.isPresent() && Reply.parse(frame.get()) instanceof Reply.Err err) {
-                return Optional.of(err);
+            if (frame.isPresent()) {
+                return Optional.of(Reply.parse(frame.get()));
             }
         } catch (IOException | ClientException e) {
             // nothing readable: report the write failure instead

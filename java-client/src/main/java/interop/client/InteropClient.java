@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * The interop client (docs/PROTOCOL.md §6): sends messages to an interop server in raw or framed
- * mode and prints each delivered message.
+ * mode, over TCP, a Unix domain socket or UDP (§10), and prints each delivered message.
  */
 public final class InteropClient {
     private InteropClient() {
@@ -46,13 +46,16 @@ public final class InteropClient {
                 return ExitCode.OK.code();
             }
             List<Message> messages = loadMessages(options);
-            List<InetAddress> addresses = resolve(options.host());
+            if (options.transport() == Transport.UDP) {
+                UdpTransfer.checkSizes(messages); // before resolving or sending anything
+            }
+            List<InetAddress> addresses = options.transport() == Transport.UNIX
+                    ? List.of() : resolve(options.host());
             Reporter reporter = Reporter.create(options.format(), stdout);
-            Transfer.create(options.mode(), addresses, options.port(), options.timeoutMs())
-                    .send(messages, reporter);
+            Transfer.create(options, addresses).send(messages, reporter);
             return ExitCode.OK.code();
         } catch (ClientException e) {
-            String hint = e.exitCode() == ExitCode.USAGE ? " (see --help)" : "";
+            String hint = e.usageHint() ? " (see --help)" : "";
             stderr.println("error: " + e.getMessage() + hint);
             stderr.flush();
             return e.exitCode().code();

@@ -1,5 +1,6 @@
 package interop.client;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,6 +12,10 @@ import java.util.List;
  * @param mode      raw or framed
  * @param format    text or json
  * @param timeoutMs limit for connecting and for each read or write, in milliseconds
+ * @param transport tcp, unix or udp (§10)
+ * @param path      the Unix socket's path ({@code --path}), or {@code null} when not given
+ * @param pipeline  framed mode: write all frames at once, then read the acknowledgements (§11)
+ * @param halfClose like {@code pipeline}, shutting down the write side before reading (§11)
  * @param files     paths given with {@code --file}, in order
  * @param messages  positional MESSAGE arguments, in order
  * @param help      {@code -h}/{@code --help} was given
@@ -21,6 +26,10 @@ public record Options(
         Mode mode,
         OutputFormat format,
         int timeoutMs,
+        Transport transport,
+        String path,
+        boolean pipeline,
+        boolean halfClose,
         List<String> files,
         List<String> messages,
         boolean help) {
@@ -29,10 +38,13 @@ public record Options(
     public static final int DEFAULT_PORT = 8099;
     public static final int DEFAULT_TIMEOUT_MS = 10_000;
     public static final String DEFAULT_MESSAGE = "Hello SocketServer!!!";
+    /** The longest Unix socket path Linux accepts, in bytes (§10.2). */
+    public static final int MAX_UNIX_PATH_BYTES = 107;
 
     public static final String USAGE = """
             usage: interop-client [--host H] [--port P] [--mode raw|framed] [--format text|json]
-                                  [--timeout-ms N] [--file PATH]... [MESSAGE ...]
+                                  [--timeout-ms N] [--transport tcp|unix|udp] [--path PATH]
+                                  [--pipeline] [--half-close] [--file PATH]... [MESSAGE ...]
 
             Send messages to an interop server (see docs/PROTOCOL.md).
 
@@ -42,6 +54,12 @@ public record Options(
               --mode M          raw (one message per connection) or framed (default raw)
               --format F        text or json output (default text)
               --timeout-ms N    limit in ms for connecting and each read or write (default 10000)
+              --transport T     tcp, unix (with --path) or udp (default tcp); over udp each
+                                message is one acknowledged datagram and --mode is ignored
+              --path PATH       the Unix socket's path, with --transport unix (at most 107 bytes)
+              --pipeline        framed mode over tcp or unix: write all frames at once, then read
+                                and verify the acknowledgements
+              --half-close      like --pipeline, and shut down the write side before reading
               --file PATH       send the file's bytes as one message; may be repeated
               -h, --help        print this help and exit
               --                end of options
@@ -61,7 +79,7 @@ public record Options(
     /** Options that only ask for help. */
     static Options helpOnly() {
         return new Options(DEFAULT_HOST, DEFAULT_PORT, Mode.RAW, OutputFormat.TEXT,
-                DEFAULT_TIMEOUT_MS, List.of(), List.of(), true);
+                DEFAULT_TIMEOUT_MS, Transport.TCP, null, false, false, List.of(), List.of(), true);
     }
 
     /**
@@ -76,6 +94,10 @@ public record Options(
         Mode mode = Mode.RAW;
         OutputFormat format = OutputFormat.TEXT;
         int timeoutMs = DEFAULT_TIMEOUT_MS;
+        Transport transport = Transport.TCP;
+        String path = null;
+        boolean pipeline = false;
+        boolean halfClose = false;
         List<String> files = new ArrayList<>();
         List<String> messages = new ArrayList<>();
 
@@ -101,6 +123,17 @@ public record Options(
             int eq = arg.indexOf('=');
             String name = eq < 0 ? arg : arg.substring(0, eq);
             String inline = eq < 0 ? null : arg.substring(eq + 1);
+            if (isFlag(name)) {
+                if (inline != null) {
+                    throw ClientException.usage("option " + name + " does not take a value");
+                }
+                switch (name) {
+                    case "--pipeline" -> pipeline = true;
+                    case "--half-close" -> halfClose = true;
+                    default -> throw new AssertionError(name);
+                }
+                continue;
+            }
             if (name.equals("--help")) {
                 throw ClientException.usage("option --help does not take a value");
             }
@@ -122,18 +155,59 @@ public record Options(
                 case "--mode" -> mode = parseMode(value);
                 case "--format" -> format = parseFormat(value);
                 case "--timeout-ms" -> timeoutMs = parseTimeout(value);
+                case "--transport" -> transport = parseTransport(value);
+                case "--path" -> path = requireNonEmpty(name, value);
                 case "--file" -> files.add(requireNonEmpty(name, value));
                 default -> throw new AssertionError(name);
             }
         }
-        return new Options(host, port, mode, format, timeoutMs, files, messages, false);
+        checkCombination(transport, path, mode, pipeline, halfClose);
+        return new Options(host, port, mode, format, timeoutMs, transport, path, pipeline,
+                halfClose, files, messages, false);
+    }
+
+    /** The combinations §7 calls usage errors, and a Unix socket path that cannot fit. */
+    private static void checkCombination(Transport transport, String path, Mode mode,
+                                         boolean pipeline, boolean halfClose)
+            throws ClientException {
+        if (transport == Transport.UNIX) {
+            if (path == null) {
+                throw ClientException.usage("--transport unix requires --path");
+            }
+            int bytes = path.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > MAX_UNIX_PATH_BYTES) {
+                throw ClientException.refused("unix socket path too long: " + bytes
+                        + " bytes, at most " + MAX_UNIX_PATH_BYTES);
+            }
+        }
+        if (pipeline || halfClose) {
+            String option = halfClose ? "--half-close" : "--pipeline";
+            if (transport == Transport.UDP) {
+                throw ClientException.usage(option
+                        + " needs a stream transport (tcp or unix), not udp");
+            }
+            if (mode != Mode.FRAMED) {
+                throw ClientException.usage(option + " requires --mode framed");
+            }
+        }
+    }
+
+    /** Whether {@code name} is an option without a value. */
+    private static boolean isFlag(String name) {
+        return name.equals("--pipeline") || name.equals("--half-close");
     }
 
     private static boolean takesValue(String name) {
         return switch (name) {
-            case "--host", "--port", "--mode", "--format", "--timeout-ms", "--file" -> true;
+            case "--host", "--port", "--mode", "--format", "--timeout-ms", "--transport",
+                 "--path", "--file" -> true;
             default -> false;
         };
+    }
+
+    /** Whether frames are written all at once before any acknowledgement is read (§11). */
+    public boolean pipelined() {
+        return pipeline || halfClose;
     }
 
     private static String requireNonEmpty(String option, String value) throws ClientException {
@@ -193,6 +267,16 @@ public record Options(
             case "framed" -> Mode.FRAMED;
             default -> throw ClientException.usage("invalid value for --mode: '" + value
                     + "' (expected raw or framed)");
+        };
+    }
+
+    private static Transport parseTransport(String value) throws ClientException {
+        return switch (value) {
+            case "tcp" -> Transport.TCP;
+            case "unix" -> Transport.UNIX;
+            case "udp" -> Transport.UDP;
+            default -> throw ClientException.usage("invalid value for --transport: '" + value
+                    + "' (expected tcp, unix or udp)");
         };
     }
 

@@ -1,18 +1,17 @@
 package interop.client;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.util.List;
 
 /** Raw mode (§2): one message per connection, ended by EOF, one connection after the other. */
 final class RawTransfer implements Transfer {
-    private final List<InetAddress> addresses;
-    private final int port;
+    private final Connector connector;
+    private final Transport transport;
     private final int timeoutMs;
 
-    RawTransfer(List<InetAddress> addresses, int port, int timeoutMs) {
-        this.addresses = List.copyOf(addresses);
-        this.port = port;
+    RawTransfer(Connector connector, Transport transport, int timeoutMs) {
+        this.connector = connector;
+        this.transport = transport;
         this.timeoutMs = timeoutMs;
     }
 
@@ -27,7 +26,7 @@ final class RawTransfer implements Transfer {
     }
 
     private Delivery sendOne(Message message, int number) throws ClientException {
-        try (Connection connection = Connection.open(addresses, port, timeoutMs)) {
+        try (Connection connection = connector.open()) {
             String what = "message " + number + " (" + message.length() + " bytes)";
             try {
                 connection.out().write(message.bytes());
@@ -41,7 +40,8 @@ final class RawTransfer implements Transfer {
                 throw Failures.io("waiting for " + connection.peer()
                         + " to close the connection after " + what, e, timeoutMs);
             }
-            return new Delivery(1, connection.local(), connection.peer(), Mode.RAW, message, false);
+            return new Delivery(1, connection.local(), connection.peer(), Mode.RAW, message, false,
+                    transport);
         }
     }
 }

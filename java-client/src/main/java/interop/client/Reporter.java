@@ -52,6 +52,7 @@ public sealed interface Reporter permits Reporter.Text, Reporter.Json {
                     .field("len", delivery.message().length())
                     .field("sha256", delivery.message().sha256())
                     .field("ack", delivery.verified() ? "verified" : "none")
+                    .field("transport", delivery.transport().wireName())
                     .toString();
         }
     }

@@ -6,8 +6,6 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.util.Objects;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A socket output stream whose writes time out. {@link Socket#setSoTimeout} only limits reads, so
@@ -19,8 +17,6 @@ final class TimedOutputStream extends OutputStream {
     /** Largest single write guarded by one deadline. */
     static final int CHUNK_BYTES = 64 * 1024;
 
-    private static final ScheduledThreadPoolExecutor WATCHDOG = createWatchdog();
-
     private final Socket socket;
     private final OutputStream out;
     private final int timeoutMs;
@@ -30,16 +26,6 @@ final class TimedOutputStream extends OutputStream {
         this.socket = Objects.requireNonNull(socket);
         this.out = socket.getOutputStream();
         this.timeoutMs = timeoutMs;
-    }
-
-    private static ScheduledThreadPoolExecutor createWatchdog() {
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, task -> {
-            Thread thread = new Thread(task, "interop-write-watchdog");
-            thread.setDaemon(true);
-            return thread;
-        });
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
     }
 
     @Override
@@ -62,7 +48,7 @@ final class TimedOutputStream extends OutputStream {
         if (timedOut) {
             throw timeout(null);
         }
-        ScheduledFuture<?> alarm = WATCHDOG.schedule(this::expire, timeoutMs, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> alarm = Watchdog.schedule(this::expire, timeoutMs);
         try {
             out.write(b, off, len);
         } catch (IOException e) {

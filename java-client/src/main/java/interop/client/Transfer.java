@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.util.List;
 
-/** Sends messages to the server in one of the two modes, reporting each delivered one. */
+/** Sends messages to the server over one transport and in one mode, reporting each delivery. */
 interface Transfer {
 
     /**
@@ -14,10 +14,30 @@ interface Transfer {
      */
     void send(List<Message> messages, Reporter reporter) throws ClientException;
 
-    static Transfer create(Mode mode, List<InetAddress> addresses, int port, int timeoutMs) {
-        return switch (mode) {
-            case RAW -> new RawTransfer(addresses, port, timeoutMs);
-            case FRAMED -> new FramedTransfer(addresses, port, timeoutMs);
+    /** Opens a new stream connection to the server (TCP or Unix). */
+    @FunctionalInterface
+    interface Connector {
+        Connection open() throws ClientException;
+    }
+
+    /**
+     * The transfer {@code options} ask for.
+     *
+     * @param addresses the resolved {@code --host} (unused over a Unix socket)
+     */
+    static Transfer create(Options options, List<InetAddress> addresses) {
+        int timeoutMs = options.timeoutMs();
+        Transport transport = options.transport();
+        if (transport == Transport.UDP) {
+            return new UdpTransfer(addresses, options.port(), timeoutMs, options.mode());
+        }
+        Connector connector = transport == Transport.UNIX
+                ? () -> Connection.openUnix(options.path(), timeoutMs)
+                : () -> Connection.open(addresses, options.port(), timeoutMs);
+        return switch (options.mode()) {
+            case RAW -> new RawTransfer(connector, transport, timeoutMs);
+            case FRAMED -> new FramedTransfer(connector, transport, timeoutMs,
+                    options.pipelined(), options.halfClose());
         };
     }
 

@@ -138,7 +138,8 @@ class InteropClientTest {
                     "mode", "raw",
                     "len", "21",
                     "sha256", HELLO_SHA,
-                    "ack", "none"), json);
+                    "ack", "none",
+                    "transport", "tcp"), json);
         }
     }
 
@@ -422,7 +423,11 @@ class InteropClientTest {
     @ValueSource(strings = {"--port abc", "--port 0", "--port 65536", "--port -1", "--port= 1",
         "--port", "--mode udp", "--mode=", "--format xml", "--timeout-ms 0",
         "--timeout-ms -5", "--timeout-ms 1.5", "--timeout-ms 99999999999", "--bogus", "-x",
-        "--help=yes", "--host=", "--file", "--file="})
+        "--help=yes", "--host=", "--file", "--file=", "--transport", "--transport=sctp",
+        "--transport UDP", "--path=", "--transport unix", "--pipeline=yes", "--half-close=1",
+        "--pipeline", "--half-close", "--mode raw --pipeline", "--mode=raw --half-close",
+        "--transport udp --mode framed --pipeline", "--transport=udp --half-close",
+        "--transport unix --path /tmp/x.sock --pipeline"})
     void usageErrorsExit2(String args) {
         ClientRun run = ClientRun.of(args.split(" "));
         assertEquals(2, run.exitCode(), run::toString);

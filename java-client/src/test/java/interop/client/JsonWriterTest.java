@@ -36,6 +36,6 @@ class JsonWriterTest {
         assertEquals("{\"seq\":1,\"local\":\"127.0.0.1:51234\",\"peer\":\"127.0.0.1:40123\","
                 + "\"mode\":\"raw\",\"len\":21,\"sha256\":"
                 + "\"30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807\","
-                + "\"ack\":\"none\"}", Reporter.Json.line(delivery));
+                + "\"ack\":\"none\",\"transport\":\"tcp\"}", Reporter.Json.line(delivery));
     }
 }

@@ -1,6 +1,8 @@
 package interop.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +21,47 @@ class OptionsTest {
         assertEquals(10_000, o.timeoutMs());
         assertEquals(List.of(), o.files());
         assertEquals(List.of(), o.messages());
+        assertEquals(Transport.TCP, o.transport());
+        assertNull(o.path());
+        assertFalse(o.pipeline());
+        assertFalse(o.halfClose());
+        assertFalse(o.pipelined());
+    }
+
+    @Test
+    void transportsAndStreamOptions() throws ClientException {
+        Options unix = Options.parse("--transport", "unix", "--path=/tmp/s.sock", "--mode",
+                "framed", "--half-close", "m");
+        assertEquals(Transport.UNIX, unix.transport());
+        assertEquals("/tmp/s.sock", unix.path());
+        assertTrue(unix.halfClose());
+        assertFalse(unix.pipeline());
+        assertTrue(unix.pipelined());
+        assertEquals(List.of("m"), unix.messages());
+
+        Options tcp = Options.parse("--pipeline", "--mode=framed");
+        assertTrue(tcp.pipeline());
+        assertTrue(tcp.pipelined());
+
+        Options udp = Options.parse("--transport=udp", "--mode", "framed");
+        assertEquals(Transport.UDP, udp.transport());
+        assertEquals(Mode.FRAMED, udp.mode()); // accepted and ignored (§10.3)
+    }
+
+    @Test
+    void unixPathLengthCountsUtf8Bytes() throws ClientException {
+        String ok = "/" + "x".repeat(106); // 107 bytes
+        assertEquals(ok, Options.parse("--transport", "unix", "--path", ok).path());
+        for (String tooLong : List.of("/" + "x".repeat(107), "/tmp/" + "\u00e9".repeat(52))) {
+            ClientException e = assertThrows(ClientException.class,
+                    () -> Options.parse("--transport", "unix", "--path", tooLong));
+            assertEquals(ExitCode.USAGE, e.exitCode());
+            int bytes = tooLong.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            assertEquals("unix socket path too long: " + bytes + " bytes, at most 107",
+                    e.getMessage());
+        }
+        // Not a Unix socket: the path is not used, so its length does not matter.
+        assertEquals(Transport.TCP, Options.parse("--path", "/" + "x".repeat(200)).transport());
     }
 
     @Test
