@@ -392,7 +392,8 @@ pub fn catalogue() -> Vec<Case> {
             Mode::Framed,
             several((1..=5).map(|i| Payload::arg(format!("frame {i}"))).collect()),
         )
-        .client_args(&["--pipeline"], Need::Pipeline),
+        .client_args(&["--pipeline"], Need::Pipeline)
+        .timeout_ms(3000),
         Case::new(
             "read-timeout",
             "The server accepts and never replies: a framed client with --timeout-ms 1000 exits 4 \
@@ -438,6 +439,13 @@ pub fn catalogue() -> Vec<Case> {
 }
 
 impl Case {
+    /// Gives the clients a shorter `--timeout-ms`: a server that gets the case wrong then fails
+    /// it in seconds rather than after the default ten.
+    fn timeout_ms(mut self, ms: u64) -> Case {
+        self.timeout_ms = Some(ms);
+        self
+    }
+
     fn stale(mut self) -> Case {
         self.stale_socket = true;
         self

@@ -35,6 +35,8 @@ pub fn check_delivery(
     // sockets its process id, which several connections of one client share: they are then told
     // apart by their order.
     let mut logged: HashMap<String, VecDeque<Logged>> = HashMap::new();
+    // Reported after the clients' problems: a failure's first line says what the client saw.
+    let mut server_errors = Vec::new();
     for event in server {
         match event {
             ServerEvent::Message { conn, peer, seq, len, sha256, text } => {
@@ -43,7 +45,7 @@ pub fn check_delivery(
                 logged.entry(peer.clone()).or_default().push_back(entry);
             }
             ServerEvent::Error { peer, error, .. } => {
-                problems.push(format!(
+                server_errors.push(format!(
                     "server reported an error for {}: {error}",
                     peer.as_deref().unwrap_or("itself")
                 ));
@@ -153,6 +155,7 @@ pub fn check_delivery(
             got.len, got.sha256
         ));
     }
+    problems.extend(server_errors);
     problems
 }
 
