@@ -78,7 +78,7 @@ fn doctor_reports_versions_and_install_hints() {
 #[test]
 fn one_cell_runs_and_passes() {
     interop()
-        .args(["run", "--client", "rust", "--case", "hello", "--case", "binary"])
+        .args(["run", "--server", "rust-server", "--client", "rust", "--case", "hello", "--case", "binary"])
         .assert()
         .success()
         .stdout(predicate::str::contains("2 passed, 0 failed"));

@@ -17,7 +17,12 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use std::sync::Arc;
 
 fn main() -> std::process::ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // Most cells spend their time waiting (on sockets, timeouts, process start-up), so run twice
+    // as many at once as there are cores unless told otherwise (`-- --test-threads N`).
+    if args.test_threads.is_none() {
+        args.test_threads = Some(2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
     let workspace = Workspace::locate(None);
     let manifest = match Manifest::load(&workspace.manifest) {
         Ok(manifest) => manifest,
