@@ -766,6 +766,61 @@ mod tests {
         }
     }
 
+    /// An upstream that counts its reads and sends back how many bytes and reads it saw.
+    async fn counting_server() -> SocketAddr {
+        serve(|mut stream, _| async move {
+            let (mut bytes, mut reads) = (0usize, 0usize);
+            let mut buf = [0u8; 65536];
+            while let Ok(n @ 1..) = stream.read(&mut buf).await {
+                bytes += n;
+                reads += 1;
+            }
+            let _ = stream.write_all(format!("{bytes} {reads}").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        })
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn slicer_delivers_every_byte_in_many_small_pieces() {
+        let toxic = Toxic::Slicer { average_size: 3, size_variation: 2, delay_us: 200 };
+        let relay = Relay::start_with(counting_server().await, Some(toxic)).await.unwrap();
+        let client = TcpStream::connect(relay.addr()).await.unwrap();
+        let reply = exchange(client, payload(300)).await.unwrap();
+        let reply = String::from_utf8(reply).unwrap();
+        let (bytes, reads) = reply.split_once(' ').unwrap();
+        assert_eq!(bytes, "300");
+        assert!(reads.parse::<usize>().unwrap() >= 300 / 5, "sliced into {reads} reads");
+        let recorded = relay.finish(Duration::from_secs(1)).await;
+        assert_eq!(recorded[0].to_server, payload(300));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn limit_data_cuts_after_its_bytes_and_resets_the_client() {
+        let relay =
+            Relay::start_with(counting_server().await, Some(Toxic::LimitData { bytes: 100 })).await.unwrap();
+        let mut client = TcpStream::connect(relay.addr()).await.unwrap();
+        client.write_all(&payload(300)).await.unwrap();
+        let (got, err) = read_until_end(&mut client).await;
+        assert!(got.is_empty() && err.is_some(), "the client sees a reset, not a reply: {got:?} {err:?}");
+        let recorded = relay.finish(Duration::from_secs(1)).await;
+        assert!(recorded[0].end.contains("limit_data: cut after 100 bytes"), "{}", recorded[0].end);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn timeout_lets_nothing_through() {
+        let relay =
+            Relay::start_with(counting_server().await, Some(Toxic::Timeout { timeout: 0 })).await.unwrap();
+        let mut client = TcpStream::connect(relay.addr()).await.unwrap();
+        client.write_all(b"swallowed").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut buf = [0u8; 16];
+        let waited = tokio::time::timeout(Duration::from_millis(300), client.read(&mut buf)).await;
+        assert!(waited.is_err(), "nothing comes back while the fault holds the connection");
+        let recorded = relay.finish(Duration::from_millis(100)).await;
+        assert!(recorded[0].end.contains("cut"), "{}", recorded[0].end);
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn relays_8_mib_exactly_both_ways() {
         let relay = Relay::start(echo_server().await).await.expect("start");
