@@ -216,6 +216,20 @@ pub struct Direction {
     pub dump_limit: u64,
 }
 
+impl Attempt {
+    /// Its processes with a label: the server (if one ran), then each client.
+    pub fn processes(&self) -> impl Iterator<Item = (&'static str, &ProcessLog)> {
+        self.server.iter().map(|l| ("server", l)).chain(self.clients.iter().map(|l| ("client", l)))
+    }
+}
+
+impl ConnectionTranscript {
+    /// Both directions, labelled.
+    pub fn directions(&self) -> [(&'static str, &Direction); 2] {
+        [("client -> server", &self.client_to_server), ("server -> client", &self.server_to_client)]
+    }
+}
+
 impl RunReport {
     /// How many cells have `status`.
     pub fn count(&self, status: Status) -> usize {

@@ -80,8 +80,7 @@ pub fn explain(cell: &CellReport) -> String {
             attempt.duration_ms,
             if attempt.passed { "passed" } else { "failed" }
         );
-        let logs =
-            attempt.server.iter().map(|l| ("server", l)).chain(attempt.clients.iter().map(|l| ("client", l)));
+        let logs = attempt.processes();
         for (label, log) in logs {
             let _ = writeln!(out, "\n-- {label}: {}\n   {}", log.command, log.exit);
             for (stream, text) in [("stdout", &log.stdout), ("stderr", &log.stderr)] {
@@ -100,10 +99,7 @@ pub fn explain(cell: &CellReport) -> String {
                     conn.relay,
                     conn.end
                 );
-                for (arrow, dir) in [
-                    ("client -> server", &conn.client_to_server),
-                    ("server -> client", &conn.server_to_client),
-                ] {
+                for (arrow, dir) in conn.directions() {
                     let _ = writeln!(
                         out,
                         "   {arrow}: {} bytes, sha256 {}\n{}",

@@ -58,9 +58,7 @@ fn test_case(cell: &CellReport) -> TestCase {
     if let Some(last) = cell.attempts.last() {
         let mut out = String::new();
         let mut err = String::new();
-        for (label, log) in
-            last.server.iter().map(|l| ("server", l)).chain(last.clients.iter().map(|l| ("client", l)))
-        {
+        for (label, log) in last.processes() {
             out.push_str(&format!("--- {label}: {} ({})\n{}\n", log.command, log.exit, log.stdout));
             err.push_str(&format!("--- {label}: {} ({})\n{}\n", log.command, log.exit, log.stderr));
         }

@@ -201,8 +201,7 @@ fn problem(out: &mut String, cell: &CellReport) {
     let _ = writeln!(out, "\n{} {}{attempts}", style(cell.status).apply_to(cell.status.mark()), cell.name);
     let _ = writeln!(out, "{}", indent(cell.reason.as_deref().unwrap_or(""), 4));
     if let Some(attempt) = cell.attempts.iter().rev().find(|a| !a.passed) {
-        let logs =
-            attempt.server.iter().map(|l| ("server", l)).chain(attempt.clients.iter().map(|l| ("client", l)));
+        let logs = attempt.processes();
         for (label, log) in logs.filter(|(_, l)| !l.stderr.trim().is_empty()) {
             let tail: Vec<&str> =
                 log.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
@@ -223,10 +222,7 @@ fn problem(out: &mut String, cell: &CellReport) {
                     conn.relay,
                     conn.end
                 );
-                for (arrow, dir) in [
-                    ("client -> server", &conn.client_to_server),
-                    ("server -> client", &conn.server_to_client),
-                ] {
+                for (arrow, dir) in conn.directions() {
                     let dump: Vec<&str> = dir.dump.lines().take(8).collect();
                     let more = if dir.dump.lines().count() > 8 { "\n      …" } else { "" };
                     let _ = writeln!(
