@@ -367,6 +367,11 @@ async def _serve(options: Options, sock: socket.socket, printer: Printer) -> Non
         await UdpServer(sock, local, options.max_message_bytes, printer).run(stop)
     else:
         await StreamServer(sock, local, options.config(), printer).run(stop)
+    # Already stopping: a further signal must not kill the process with the default action
+    # (exit status -15) while it flushes and exits 0. asyncio would restore SIG_DFL on close.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
     sock.close()
 
 
