@@ -185,9 +185,15 @@ impl Case {
     /// The case `base`, renamed, through `toxic`; `breaks` says whether the fault must break the
     /// delivery (the client fails, with this exit code if given; the server logs nothing) or
     /// leave it intact.
-    fn faulty(base: &Case, name: &'static str, toxic: Toxic, breaks: Option<Option<i32>>) -> Case {
+    fn faulty(
+        base: &Case,
+        (name, spec): (&'static str, &'static str),
+        toxic: Toxic,
+        breaks: Option<Option<i32>>,
+    ) -> Case {
         let mut case = base.clone();
         case.name = name;
+        case.spec = spec;
         case.fault = Some(toxic);
         if let Some(code) = breaks {
             let payloads = base.kind.processes().into_iter().next().unwrap_or_default();
@@ -413,22 +419,79 @@ pub fn catalogue() -> Vec<Case> {
     let fine =
         |size: usize| Toxic::Slicer { average_size: size, size_variation: size / 2 + 1, delay_us: 300 };
     let mut faulty = vec![
-        Case::faulty(&base("hello"), "hello+slicer", fine(3), None),
-        Case::faulty(&base("utf8"), "utf8+slicer", fine(2), None),
-        Case::faulty(&base("multiline"), "multiline+slicer", fine(4), None),
-        Case::faulty(&base("empty-frames"), "empty-frames+slicer", fine(2), None),
-        Case::faulty(&base("binary"), "binary+slicer", fine(7), None),
+        Case::faulty(
+            &base("hello"),
+            (
+                "hello+slicer",
+                "hello, its stream cut into 1-5 byte pieces: the server must still log it whole",
+            ),
+            fine(3),
+            None,
+        ),
+        Case::faulty(
+            &base("utf8"),
+            ("utf8+slicer", "utf8 in 1-4 byte pieces, splitting multi-byte characters across reads"),
+            fine(2),
+            None,
+        ),
+        Case::faulty(
+            &base("multiline"),
+            ("multiline+slicer", "multiline in 1-7 byte pieces: line ends arrive alone"),
+            fine(4),
+            None,
+        ),
+        Case::faulty(
+            &base("empty-frames"),
+            ("empty-frames+slicer", "empty-frames in 1-4 byte pieces: length prefixes split across reads"),
+            fine(2),
+            None,
+        ),
+        Case::faulty(&base("binary"), ("binary+slicer", "binary in 3-11 byte pieces"), fine(7), None),
         Case::faulty(
             &base("large"),
-            "large+slicer",
+            ("large+slicer", "8 MiB in pieces of 700-2100 bytes"),
             Toxic::Slicer { average_size: 1400, size_variation: 700, delay_us: 0 },
             None,
         ),
-        Case::faulty(&base("hello"), "hello+latency", Toxic::Latency { latency: 100, jitter: 30 }, None),
-        Case::faulty(&base("binary"), "binary+bandwidth", Toxic::Bandwidth { rate: 5 }, None),
-        Case::faulty(&base("binary"), "binary+limit_data", Toxic::LimitData { bytes: 100 }, Some(None)),
-        Case::faulty(&base("hello"), "hello+reset_peer", Toxic::ResetPeer { timeout: 0 }, Some(None)),
-        Case::faulty(&base("hello"), "hello+timeout", Toxic::Timeout { timeout: 0 }, Some(Some(4))),
+        Case::faulty(
+            &base("hello"),
+            ("hello+latency", "hello delayed 100 ± 30 ms on the way"),
+            Toxic::Latency { latency: 100, jitter: 30 },
+            None,
+        ),
+        Case::faulty(
+            &base("binary"),
+            ("binary+bandwidth", "binary at 5 KB/s"),
+            Toxic::Bandwidth { rate: 5 },
+            None,
+        ),
+        Case::faulty(
+            &base("binary"),
+            (
+                "binary+limit_data",
+                "the connection is cut after 100 of binary's 260 bytes: the client fails, the server logs nothing",
+            ),
+            Toxic::LimitData { bytes: 100 },
+            Some(None),
+        ),
+        Case::faulty(
+            &base("hello"),
+            (
+                "hello+reset_peer",
+                "the connection is reset as hello arrives: the client fails, the server logs nothing",
+            ),
+            Toxic::ResetPeer { timeout: 0 },
+            Some(None),
+        ),
+        Case::faulty(
+            &base("hello"),
+            (
+                "hello+timeout",
+                "nothing gets through, nothing comes back: the client times out (exit 4) after its --timeout-ms 1000, the server logs nothing",
+            ),
+            Toxic::Timeout { timeout: 0 },
+            Some(Some(4)),
+        ),
     ];
     // A client facing a connection that hangs gives up after its --timeout-ms.
     if let Some(hang) = faulty.last_mut() {

@@ -339,16 +339,28 @@ pub fn write_outputs(report: &RunReport, outputs: &Outputs) -> anyhow::Result<()
 pub fn list(manifest: &Manifest) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    let width = manifest.implementations.iter().map(|i| i.name.len()).max().unwrap_or(0);
     for (title, role) in [("servers", Role::Server), ("clients", Role::Client)] {
         let _ = writeln!(out, "{title}:");
         for imp in manifest.with_role(role) {
             let modes: Vec<&str> = imp.modes.iter().map(|m| m.as_str()).collect();
-            let _ = writeln!(out, "  {:<14} {:<8} modes: {}", imp.name, imp.language, modes.join(", "));
+            let supports = if imp.supports.is_empty() { "-".to_string() } else { imp.supports.join(", ") };
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:<10}  modes: {}; supports: {supports}",
+                imp.name,
+                imp.language,
+                modes.join(", ")
+            );
         }
     }
+    let cases = crate::cases::catalogue();
+    let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let _ = writeln!(out, "cases:");
-    for case in crate::cases::catalogue() {
-        let _ = writeln!(out, "  {:<14} {:<7} {}", case.name, case.mode.as_str(), case.spec);
+    for case in cases {
+        let fault = case.fault.map(|f| format!(" {}", f.name())).unwrap_or_default();
+        let how = format!("{} {}{fault}", case.mode.as_str(), case.transport);
+        let _ = writeln!(out, "  {:<width$}  {how:<22}  {}", case.name, case.spec);
     }
     out
 }
