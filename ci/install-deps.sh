@@ -36,9 +36,17 @@ for component in fmt clippy; do
   fi
 done
 
+# The first line of a command's version output. Never `cmd | head -1`: under pipefail, head exits
+# after one line and the command dies of SIGPIPE while still writing, failing the script at random.
+first_line() {
+  local out
+  out=$("$@" 2>&1)
+  printf '%s\n' "${out%%$'\n'*}"
+}
+
 cargo --version
-java -version 2>&1 | head -1
-mvn --version 2>/dev/null | head -1
+first_line java -version
+first_line mvn -B --version
 python3 --version
 go version
 node --version
