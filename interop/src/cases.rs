@@ -134,8 +134,8 @@ impl Need {
     pub const ALL: [Need; 5] = [Need::Ipv6, Need::Unix, Need::Udp, Need::Pipeline, Need::HalfClose];
 }
 
-/// How much longer than its `--timeout-ms` a client may take to give up on a silent server
-/// (process start-up included: a JVM on a busy 2-core machine takes a while).
+/// How much longer than its `--timeout-ms` a client may take to give up on a silent server, counted
+/// from when it connected (so a slow process start-up does not count), to its exit.
 pub const SILENT_MARGIN_MS: u64 = 2500;
 
 /// One case of the catalogue.
@@ -403,7 +403,7 @@ pub fn catalogue() -> Vec<Case> {
         Case::new(
             "read-timeout",
             "The server accepts and never replies: a framed client with --timeout-ms 1000 exits 4 \
-             within the timeout plus a margin for its start-up.",
+             within the timeout plus a margin, counted from when it connected.",
             Mode::Framed,
             CaseKind::Silent { timeout_ms: 1000 },
         ),

@@ -9,10 +9,10 @@ use crate::doctor::{ToolCheck, check_tool};
 use crate::manifest::{Implementation, Manifest, Placeholders};
 use crate::plan::Cell;
 use crate::process::{CommandSpec, Output, drain, run_to_end, signal_group, wait_or_kill};
-use crate::relay::{self, Recorded, Relay};
+use crate::relay::{self, Recorded, Relay, Toxic};
 use crate::results::{Attempt, ProcessLog};
 use crate::runner::EventKind;
-use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
+use interop_wire::json::{ClientReport, LISTENING_PREFIX, ServerEvent};
 use interop_wire::{Mode, Transport, addr_string};
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
 
 /// The `--timeout-ms` every client gets.
 pub const CLIENT_TIMEOUT_MS: u64 = 10_000;
@@ -29,6 +30,14 @@ pub const CLIENT_PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a server may take to exit after SIGTERM.
 pub const SERVER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long, once the clients have exited, the harness waits for the server to finish every
+/// connection they made (a `closed` or `error` event each) before it stops the server. A correct
+/// server needs milliseconds; the margin is for a loaded machine. Only a server that never
+/// finishes a connection makes a cell wait this long, and that cell fails anyway.
+pub const SERVER_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the relay lets a connection held open by a `timeout` fault stay open after the
+/// clients exited: nothing passes through it, so there is nothing to wait for.
+const HELD_CONNECTION_GRACE: Duration = Duration::from_millis(300);
 /// The port repro commands use, so a person can paste them as they are.
 pub const REPRO_PORT: u16 = interop_wire::DEFAULT_PORT;
 
@@ -383,14 +392,19 @@ impl Context {
             Err(err) => return vec![format!("harness: cannot listen: {err}")],
         };
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        // Accept and hold every connection, reading nothing, replying nothing.
+        // Accept and hold every connection, reading nothing, replying nothing. The client's clock
+        // starts when it is connected, not when its process starts: a JVM on a loaded machine can
+        // take seconds to get that far, and that is not what the case measures.
+        let (connected_tx, connected_rx) = watch::channel(None::<Instant>);
         let holder = tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((stream, _)) = listener.accept().await {
+                connected_tx.send_if_modified(|at| at.is_none() && at.replace(Instant::now()).is_none());
                 held.push(stream);
             }
         });
         let out = self.run_client(cell, (port, Path::new("")), client_timeout, attempt).await;
+        let gave_up = Instant::now();
         holder.abort();
         let out = match out {
             Ok(out) => out,
@@ -398,10 +412,12 @@ impl Context {
         };
         let mut problems = expect_client_error(&out, 4, "(timeout)", None);
         let limit = Duration::from_millis(timeout_ms + SILENT_MARGIN_MS);
-        if out.duration > limit {
+        let waited = connected_rx.borrow().map_or(out.duration, |at| gave_up.saturating_duration_since(at));
+        if waited > limit {
             problems.push(format!(
-                "took {} ms to give up, more than its --timeout-ms {timeout_ms} plus {SILENT_MARGIN_MS} ms",
-                out.duration.as_millis()
+                "waited {} ms after connecting before giving up, more than its --timeout-ms \
+                 {timeout_ms} plus {SILENT_MARGIN_MS} ms",
+                waited.as_millis()
             ));
         }
         problems
@@ -475,7 +491,7 @@ impl Context {
             // A socket file nobody listens on, as a crashed earlier run leaves behind.
             drop(std::os::unix::net::UnixListener::bind(path));
         }
-        let server = match Server::start(self, cell, fixed_port.unwrap_or(0), path).await {
+        let mut server = match Server::start(self, cell, fixed_port.unwrap_or(0), path).await {
             Ok(server) => server,
             Err(problem) => {
                 attempt.server = Some(ProcessLog {
@@ -530,12 +546,29 @@ impl Context {
                 Err(err) => problems.push(format!("harness: client task failed: {err}")),
             }
         }
+        // The clients have exited, but the server may not be done with their connections (it may
+        // not even have accepted them yet): stopping it now would race it. So first wait until it
+        // has finished every connection the clients made, through the relay or directly.
         let recorded = match relay {
-            // The clients have exited: what is still open is held by a fault (or a server that never
-            // closes) and is cut after a moment.
-            Some(relay) => Some(relay.finish(Duration::from_millis(300)).await),
+            Some(relay) => {
+                // A connection still open after the clients exited is held by the server; wait for
+                // it to close, except one that a `timeout` fault holds on purpose.
+                let grace = match cell.case.fault {
+                    Some(Toxic::Timeout { .. }) => HELD_CONNECTION_GRACE,
+                    _ => SERVER_SETTLE_TIMEOUT,
+                };
+                Some(relay.finish(grace).await)
+            }
             None => None,
         };
+        let peers = match &recorded {
+            // Without an upstream connection (port 0) the server never saw it.
+            Some(recorded) => {
+                recorded.iter().filter(|r| r.relay.port() != 0).map(|r| addr_string(r.relay)).collect()
+            }
+            None => connection_peers(&outputs),
+        };
+        server.settle(&peers, SERVER_SETTLE_TIMEOUT).await;
         let (log, server_lines, stop_problems) = server.stop().await;
         attempt.server = Some(log);
         problems.extend(stop_problems);
@@ -657,8 +690,20 @@ struct Server {
     addr: Option<SocketAddr>,
     port: Option<u16>,
     first_line: String,
+    /// Every line after the first, once stdout ends.
     rest: tokio::task::JoinHandle<Vec<String>>,
+    /// The connections it has finished so far, as it prints them.
+    progress: watch::Receiver<Progress>,
     stderr: tokio::task::JoinHandle<Vec<u8>>,
+}
+
+/// How far a server has got with its connections, from the events it printed so far.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Connections finished (a `closed` or `error` event), by peer.
+    finished: HashMap<String, usize>,
+    /// Its stdout ended: it exited, and nothing more will come.
+    ended: bool,
 }
 
 impl Server {
@@ -674,7 +719,8 @@ impl Server {
         let problem = match first {
             Ok(Ok(Some(line))) => match line.strip_prefix(LISTENING_PREFIX) {
                 Some(addr) if addr.starts_with("unix:") => {
-                    let rest = tokio::spawn(collect_lines(lines));
+                    let (progress, rx) = watch::channel(Progress::default());
+                    let rest = tokio::spawn(collect_lines(lines, progress));
                     return Ok(Server {
                         child,
                         spec,
@@ -682,12 +728,14 @@ impl Server {
                         port: None,
                         first_line: line,
                         rest,
+                        progress: rx,
                         stderr,
                     });
                 }
                 Some(addr) => match addr.parse::<SocketAddr>() {
                     Ok(addr) => {
-                        let rest = tokio::spawn(collect_lines(lines));
+                        let (progress, rx) = watch::channel(Progress::default());
+                        let rest = tokio::spawn(collect_lines(lines, progress));
                         let port = Some(addr.port());
                         return Ok(Server {
                             child,
@@ -696,6 +744,7 @@ impl Server {
                             port,
                             first_line: line,
                             rest,
+                            progress: rx,
                             stderr,
                         });
                     }
@@ -717,6 +766,20 @@ impl Server {
     async fn kill(mut self) {
         signal_group(&self.child, Signal::SIGKILL);
         let _ = self.child.wait().await;
+    }
+
+    /// Waits (at most `limit`) until the server has finished a connection from each of `peers`
+    /// (one per occurrence), or has exited.
+    async fn settle(&mut self, peers: &[String], limit: Duration) {
+        let mut wanted: HashMap<&str, usize> = HashMap::new();
+        for peer in peers {
+            *wanted.entry(peer).or_default() += 1;
+        }
+        let done = |p: &Progress| {
+            p.ended || wanted.iter().all(|(peer, n)| p.finished.get(*peer).is_some_and(|f| f >= n))
+        };
+        // Past the limit the server is stopped anyway, and the checks say what it did not log.
+        let _ = tokio::time::timeout(limit, self.progress.wait_for(done)).await;
     }
 
     /// SIGTERM, then its output; a server that exited early, or not cleanly, is a problem.
@@ -749,12 +812,37 @@ impl Server {
     }
 }
 
-async fn collect_lines(mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Vec<String> {
+/// Reads a server's lines to the end, telling `progress` of every connection it finishes.
+async fn collect_lines(
+    mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    progress: watch::Sender<Progress>,
+) -> Vec<String> {
     let mut rest = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
+        if let Ok(ServerEvent::Closed { peer, .. } | ServerEvent::Error { peer: Some(peer), .. }) =
+            serde_json::from_str(&line)
+        {
+            progress.send_modify(|p| *p.finished.entry(peer).or_default() += 1);
+        }
         rest.push(line);
     }
+    progress.send_modify(|p| p.ended = true);
     rest
+}
+
+/// The connections the clients report having used (their `local` addresses, once per
+/// connection): the server's `peer` for each. UDP has no connections to finish.
+fn connection_peers(outputs: &[Output]) -> Vec<String> {
+    let mut peers: Vec<String> = outputs
+        .iter()
+        .flat_map(|out| String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter_map(|line| serde_json::from_str::<ClientReport>(&line).ok())
+        .filter(|report| report.transport != Transport::Udp)
+        .map(|report| report.local)
+        .collect();
+    peers.sort();
+    peers.dedup();
+    peers
 }
 
 /// How many bytes of each direction a transcript shows as a hex dump.
