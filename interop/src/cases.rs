@@ -416,8 +416,14 @@ pub fn catalogue() -> Vec<Case> {
         ),
     ];
     let base = |name: &str| cases.iter().find(|c| c.name == name).cloned().expect("a catalogue case");
-    let fine =
-        |size: usize| Toxic::Slicer { average_size: size, size_variation: size / 2 + 1, delay_us: 300 };
+    // Small pieces, each read by the server on its own: a server that takes one read for a
+    // message fails these every time, however loaded the machine.
+    let fine = |size: usize| Toxic::Slicer {
+        average_size: size,
+        size_variation: size / 2 + 1,
+        delay_us: 300,
+        one_piece_per_read: true,
+    };
     let mut faulty = vec![
         Case::faulty(
             &base("hello"),
@@ -450,7 +456,7 @@ pub fn catalogue() -> Vec<Case> {
         Case::faulty(
             &base("large"),
             ("large+slicer", "8 MiB in pieces of 700-2100 bytes"),
-            Toxic::Slicer { average_size: 1400, size_variation: 700, delay_us: 0 },
+            Toxic::Slicer { average_size: 1400, size_variation: 700, delay_us: 0, one_piece_per_read: false },
             None,
         ),
         Case::faulty(

@@ -30,13 +30,19 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// After cutting, how long `finish` waits for the connection tasks to reset their sockets before
 /// aborting them.
 const CUT_MARGIN: Duration = Duration::from_secs(1);
+/// How long a `one_piece_per_read` slicer waits for the server to read a piece before it sends
+/// the next one anyway. A server that is reading takes microseconds, or seconds on a loaded
+/// machine; one that waits this long has stopped reading (it took what it had for a message).
+pub const READ_WAIT_LIMIT: Duration = Duration::from_secs(5);
+/// How often the server's receive queue is looked at while waiting for it to read.
+const READ_POLL: Duration = Duration::from_millis(1);
 
 /// A network fault applied to the client → server direction, named and parameterised as in
 /// Toxiproxy (PROTOCOL-independent: the bytes stay the same, only their timing and fate change).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Toxic {
     /// Splits each read into pieces of `average_size` ± `size_variation` bytes (at least 1),
-    /// written separately with `delay_us` between them: every read the server does sees a piece.
+    /// written separately with `delay_us` between them.
     Slicer {
         /// Mean piece size in bytes.
         average_size: usize,
@@ -44,6 +50,13 @@ pub enum Toxic {
         size_variation: usize,
         /// Pause between pieces, in microseconds.
         delay_us: u64,
+        /// Not in Toxiproxy: write each piece only once the server has read all the bytes before
+        /// it (its socket's receive queue is empty), so that no read of the server's ever sees
+        /// two pieces. A delay only makes that likely; a loaded machine can stall a server for
+        /// longer than any delay, and then one read sees the whole message and hides a server
+        /// that takes one read for a message. A server that stops reading holds the next piece
+        /// back for at most [`READ_WAIT_LIMIT`].
+        one_piece_per_read: bool,
     },
     /// Forwards at most `rate` KB/s.
     Bandwidth {
@@ -352,14 +365,14 @@ async fn pump<R, W>(
     dst_broken: &AtomicBool,
     entry: &Mutex<Entry>,
     to_server: bool,
-    toxic: Option<Toxic>,
+    mut faults: Option<Faults>,
 ) -> Pumped
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = vec![0u8; READ_CHUNK];
-    let mut faults = toxic.map(Faults::new);
+    let toxic = faults.as_ref().map(|f| f.toxic);
     loop {
         let n = match src.read(&mut buf).await {
             Ok(0) => break,
@@ -419,6 +432,9 @@ enum Flow {
 /// A toxic's state on one connection's client → server direction.
 struct Faults {
     toxic: Toxic,
+    /// The upstream connection as `(server, relay)` addresses: where the server's end of it is
+    /// found in the kernel's socket table.
+    upstream: (SocketAddr, SocketAddr),
     /// Bytes let through so far.
     passed: u64,
     /// Deterministic pseudo-random numbers (xorshift64), for slice sizes and jitter.
@@ -426,8 +442,8 @@ struct Faults {
 }
 
 impl Faults {
-    fn new(toxic: Toxic) -> Faults {
-        Faults { toxic, passed: 0, state: 0x9e37_79b9_7f4a_7c15 }
+    fn new(toxic: Toxic, upstream: (SocketAddr, SocketAddr)) -> Faults {
+        Faults { toxic, upstream, passed: 0, state: 0x9e37_79b9_7f4a_7c15 }
     }
 
     /// A number in `0..=bound`.
@@ -446,7 +462,7 @@ impl Faults {
     /// Forwards `chunk` to `dst` as the toxic says.
     async fn forward<W: AsyncWrite + Unpin>(&mut self, dst: &mut W, chunk: &[u8]) -> io::Result<Flow> {
         match self.toxic {
-            Toxic::Slicer { average_size, size_variation, delay_us } => {
+            Toxic::Slicer { average_size, size_variation, delay_us, one_piece_per_read } => {
                 let mut rest = chunk;
                 while !rest.is_empty() {
                     let size = self.around(average_size as u64, size_variation as u64, 1) as usize;
@@ -454,6 +470,9 @@ impl Faults {
                     dst.write_all(piece).await?;
                     dst.flush().await?;
                     rest = after;
+                    if one_piece_per_read {
+                        read_by_server(self.upstream, READ_WAIT_LIMIT).await;
+                    }
                     if !rest.is_empty() && delay_us > 0 {
                         tokio::time::sleep(Duration::from_micros(delay_us)).await;
                     }
@@ -495,6 +514,26 @@ impl Faults {
             }
         }
         Ok(Flow::Go)
+    }
+}
+
+/// Waits until the server has read every byte sent to it on the connection `(server, relay)`:
+/// the receive queue of its end of the connection, in the kernel's socket table
+/// (`/proc/net/tcp`, `tcp6`), is empty, or that end is gone (closed). At most `limit`.
+async fn read_by_server((server, relay): (SocketAddr, SocketAddr), limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let table = if server.is_ipv6() { procfs::net::tcp6() } else { procfs::net::tcp() };
+        // Without the table there is nothing to wait for: fall back to the slicer's delay alone.
+        let Ok(table) = table else { return };
+        let unread = table
+            .iter()
+            .find(|e| e.local_address == server && e.remote_address == relay)
+            .map_or(0, |e| e.rx_queue);
+        if unread == 0 {
+            return;
+        }
+        tokio::time::sleep(READ_POLL).await;
     }
 }
 
@@ -542,8 +581,12 @@ async fn relay_streams(
     let clean = {
         let (mut client_read, mut client_write) = client.split();
         let (mut server_read, mut server_write) = server.split();
+        let faults = match (toxic, server_read.local_addr()) {
+            (Some(toxic), Ok(relay)) => Some(Faults::new(toxic, (upstream, relay))),
+            _ => None,
+        };
         let up =
-            pump(&mut client_read, &mut server_write, &client_broken, &server_broken, entry, true, toxic);
+            pump(&mut client_read, &mut server_write, &client_broken, &server_broken, entry, true, faults);
         let down =
             pump(&mut server_read, &mut client_write, &server_broken, &client_broken, entry, false, None);
         tokio::pin!(up, down);
@@ -783,7 +826,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn slicer_delivers_every_byte_in_many_small_pieces() {
-        let toxic = Toxic::Slicer { average_size: 3, size_variation: 2, delay_us: 200 };
+        let toxic =
+            Toxic::Slicer { average_size: 3, size_variation: 2, delay_us: 200, one_piece_per_read: false };
         let relay = Relay::start_with(counting_server().await, Some(toxic)).await.unwrap();
         let client = TcpStream::connect(relay.addr()).await.unwrap();
         let reply = exchange(client, payload(300)).await.unwrap();
@@ -793,6 +837,34 @@ mod tests {
         assert!(reads.parse::<usize>().unwrap() >= 300 / 5, "sliced into {reads} reads");
         let recorded = relay.finish(Duration::from_secs(1)).await;
         assert_eq!(recorded[0].to_server, payload(300));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn one_piece_per_read_holds_even_for_a_server_slower_than_the_slicer() {
+        // A server that dawdles before every read (200 ms before the first, 5 ms before the
+        // others): with a delay alone, its reads would see many pieces at once.
+        let server = serve(|mut stream, _| async move {
+            let (mut bytes, mut largest) = (0usize, 0usize);
+            let mut buf = [0u8; 65536];
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            while let Ok(n @ 1..) = stream.read(&mut buf).await {
+                bytes += n;
+                largest = largest.max(n);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let _ = stream.write_all(format!("{bytes} {largest}").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+        let toxic =
+            Toxic::Slicer { average_size: 3, size_variation: 2, delay_us: 0, one_piece_per_read: true };
+        let relay = Relay::start_with(server, Some(toxic)).await.unwrap();
+        let client = TcpStream::connect(relay.addr()).await.unwrap();
+        let reply = String::from_utf8(exchange(client, payload(60)).await.unwrap()).unwrap();
+        let (bytes, largest) = reply.split_once(' ').unwrap();
+        assert_eq!(bytes, "60");
+        assert!(largest.parse::<usize>().unwrap() <= 5, "a read saw {largest} bytes: more than one piece");
+        relay.finish(Duration::from_secs(1)).await;
     }
 
     #[tokio::test(flavor = "multi_thread")]
