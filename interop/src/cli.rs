@@ -4,7 +4,7 @@
 use crate::doctor::{ToolCheck, doctor};
 use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use crate::manifest::{Manifest, Role};
-use crate::plan::{Cell, Filter, plan};
+use crate::plan::{Cell, Filter, OptOut, plan};
 use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
 use crate::results::RunReport;
@@ -78,18 +78,25 @@ pub enum Command {
     },
 }
 
-/// Which cells.
+/// Which cells. Names are globs (`*`, `?`, `[…]`; quote them from the shell), e.g.
+/// `--case 'utf8*'`; one matching nothing is an error that suggests the nearest name.
+/// `INTEROP_SKIP=java,go` (names or languages) keeps those implementations' cells in the plan but
+/// reports them skipped, not run.
 #[derive(Debug, Default, Args)]
 pub struct Selection {
-    /// Only this server (repeatable).
-    #[arg(long = "server", value_name = "NAME")]
+    /// Only servers matching this glob (repeatable).
+    #[arg(long = "server", value_name = "GLOB")]
     pub servers: Vec<String>,
-    /// Only this client (repeatable).
-    #[arg(long = "client", value_name = "NAME")]
+    /// Only clients matching this glob (repeatable).
+    #[arg(long = "client", value_name = "GLOB")]
     pub clients: Vec<String>,
-    /// Only this case (repeatable).
-    #[arg(long = "case", value_name = "NAME")]
+    /// Only cases matching this glob (repeatable).
+    #[arg(long = "case", value_name = "GLOB")]
     pub cases: Vec<String>,
+    /// Leave out every cell whose name (server/client/case), server, client or case matches this
+    /// glob (repeatable): `--skip java`, `--skip 'large*'`, `--skip 'tutorial-server/*/udp*'`.
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip: Vec<String>,
     /// Only partition K of N (1-based), e.g. 2/4: deterministic, for splitting CI across machines.
     #[arg(long, value_name = "K/N")]
     pub partition: Option<String>,
@@ -204,7 +211,9 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Script(selection) => {
-            let cells = select(&manifest, &selection)?;
+            let mut cells = select(&manifest, &selection)?;
+            // Left out on purpose (INTEROP_SKIP): not built, not scripted.
+            cells.retain(|c| c.skipped.is_none());
             runtime.block_on(async {
                 let context = prepare(&manifest, &cells, workspace.places.clone(), &|_| {}).await;
                 print!("{}", script::script(&context, &cells));
@@ -254,6 +263,8 @@ fn select(manifest: &Manifest, selection: &Selection) -> anyhow::Result<Vec<Cell
         servers: selection.servers.clone(),
         clients: selection.clients.clone(),
         cases: selection.cases.clone(),
+        skip: selection.skip.clone(),
+        opt_out: OptOut::from_env()?,
     };
     let cells = plan(manifest, &filter)?;
     Ok(match &selection.partition {

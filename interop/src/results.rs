@@ -66,6 +66,8 @@ pub enum Status {
     UnexpectedPass,
     /// The server or client does not support the case (declared in the manifest).
     Unsupported,
+    /// Not run: its server or client was left out on purpose (`INTEROP_SKIP`). Never a pass.
+    Skipped,
 }
 
 impl Status {
@@ -83,17 +85,19 @@ impl Status {
             Status::Flaky => "flaky",
             Status::UnexpectedPass => "XPASS",
             Status::Unsupported => "n/a",
+            Status::Skipped => "skip",
         }
     }
 
     /// Every status, in the order summaries list them.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Pass,
         Status::Fail,
         Status::Known,
         Status::Flaky,
         Status::UnexpectedPass,
         Status::Unsupported,
+        Status::Skipped,
     ];
 
     /// The name used in JSON and summaries.
@@ -105,6 +109,7 @@ impl Status {
             Status::Flaky => "flaky",
             Status::UnexpectedPass => "unexpected-pass",
             Status::Unsupported => "unsupported",
+            Status::Skipped => "skipped",
         }
     }
 }

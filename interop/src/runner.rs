@@ -121,7 +121,10 @@ pub async fn run(
         move |kind| on(RunEvent { elapsed: started.elapsed(), kind })
     };
     emit(EventKind::RunStarted { cells: cells.len(), jobs: options.jobs });
-    let context = Arc::new(prepare(manifest, &cells, places, &emit).await);
+    // A skipped cell's implementations are left out on purpose, often because their toolchain is
+    // not installed here: neither check nor build them for it.
+    let to_prepare: Vec<Cell> = cells.iter().filter(|c| c.skipped.is_none()).cloned().collect();
+    let context = Arc::new(prepare(manifest, &to_prepare, places, &emit).await);
     let cells = run_cells(context.clone(), cells, &options, started, on.clone()).await;
     let report = RunReport {
         schema: SCHEMA.into(),
@@ -244,6 +247,11 @@ pub async fn run_cell(
     if let Some(why) = cell.unsupported() {
         report.status = Status::Unsupported;
         report.reason = Some(why);
+        return report;
+    }
+    if let Some(why) = &cell.skipped {
+        report.status = Status::Skipped;
+        report.reason = Some(why.clone());
         return report;
     }
     report.repro = context.repro(cell, options.manifest.as_deref());
