@@ -167,6 +167,41 @@ fn globs_and_skip_select_cells() {
 }
 
 #[test]
+fn report_refuses_duplicate_and_missing_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    for k in ["1", "2"] {
+        run_java_skipped(&["--partition", &format!("{k}/2")], Path::new(&path(&format!("p{k}.json"))))
+            .success();
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("p2.json")).unwrap()).unwrap();
+    assert_eq!(report["partition"], serde_json::json!({"index": 2, "count": 2}));
+    interop().args(["report", &path("p2.json"), &path("p1.json")]).assert().success();
+    let refused = |inputs: &[&str], message: &str| {
+        let inputs: Vec<String> = inputs.iter().map(|i| path(i)).collect();
+        let stderr =
+            interop().arg("report").args(&inputs).assert().code(2).stdout("").get_output().stderr.clone();
+        let stderr = String::from_utf8(stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(message), "{stderr}");
+    };
+    refused(&["p1.json"], "partition 2/2 is missing");
+    refused(&["p1.json", "p1.json"], "partition 1/2 is given twice");
+}
+
+#[test]
+fn report_refuses_the_same_run_twice_naming_the_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    run_java_skipped(&[], &json).success();
+    interop().arg("report").arg(&json).arg(&json).assert().code(2).stdout("").stderr(
+        predicate::str::contains("error: 3 cells are in more than one report: rust-server/java/hello (")
+            .and(predicate::str::contains("tutorial-server/java/hello")),
+    );
+}
+
+#[test]
 fn a_client_that_sends_nothing_fails_with_a_reason_and_a_repro() {
     let dir = tempfile::tempdir().unwrap();
     // Claims success but never connects: the harness must not believe it.

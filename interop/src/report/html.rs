@@ -140,7 +140,7 @@ fn header(out: &mut String, report: &RunReport) {
         duration(report.duration_ms),
     );
     if let Some(partition) = &report.partition {
-        let _ = writeln!(out, "<dt>partition</dt><dd>{}</dd>", esc(partition));
+        let _ = writeln!(out, "<dt>partition</dt><dd>{partition}</dd>");
     }
     let _ = write!(out, "<dt>cells</dt><dd>{}", esc(&report.summary_line()));
     if report.cells.is_empty() {
@@ -753,7 +753,7 @@ mod tests {
             schema: SCHEMA.into(),
             started_unix_ms: 1_774_094_400_123,
             duration_ms: 83_400,
-            partition: Some("2/3".into()),
+            partition: Some(crate::results::Partition { index: 2, count: 3 }),
             toolchains: vec![
                 Toolchain {
                     name: "cargo".into(),
@@ -871,7 +871,6 @@ mod tests {
         t.client_to_server.sha256 = HOSTILE.into();
         report.cells[1].known =
             Some(KnownRef { cell: "x".into(), failure: "y".into(), why: "javascript:alert(1)".into() });
-        report.partition = Some(HOSTILE.into());
         report.toolchains[0].version = Some(HOSTILE.into());
         report.toolchains[3].missing = Some(HOSTILE.into());
         report.builds[3].error = Some(HOSTILE.into());
