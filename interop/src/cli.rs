@@ -4,12 +4,12 @@
 use crate::doctor::{ToolCheck, doctor};
 use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use crate::manifest::{Manifest, Role};
-use crate::plan::{Cell, Filter, plan};
+use crate::plan::{Cell, Filter, OptOut, plan};
 use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
-use crate::results::RunReport;
+use crate::results::{Partition, RunReport};
 use crate::run::{command, prepare, prepare_implementations};
-use crate::runner::{EventKind, RunOptions, parse_partition, partition};
+use crate::runner::{EventKind, RunOptions, partition};
 use crate::{Workspace, script};
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -53,7 +53,9 @@ pub enum Command {
     /// Print a bash script that runs the selected cells' commands bare, one after another (no
     /// checks): what the harness does, minus the harness; used by the benchmark.
     Script(Selection),
-    /// Render reports again from JSON reports (several: merged, e.g. from CI partitions).
+    /// Render reports again from JSON reports (several: merged, e.g. from CI partitions). Fails
+    /// (exit 2) on a cell in two reports, a partition given twice or missing, or partitions of
+    /// different splits.
     Report {
         /// JSON reports written by `interop run --json`.
         #[arg(required = true)]
@@ -78,21 +80,28 @@ pub enum Command {
     },
 }
 
-/// Which cells.
+/// Which cells. Names are globs (`*`, `?`, `[…]`; quote them from the shell), e.g.
+/// `--case 'utf8*'`; one matching nothing is an error that suggests the nearest name.
+/// `INTEROP_SKIP=java,go` (names or languages) keeps those implementations' cells in the plan but
+/// reports them skipped, not run.
 #[derive(Debug, Default, Args)]
 pub struct Selection {
-    /// Only this server (repeatable).
-    #[arg(long = "server", value_name = "NAME")]
+    /// Only servers matching this glob (repeatable).
+    #[arg(long = "server", value_name = "GLOB")]
     pub servers: Vec<String>,
-    /// Only this client (repeatable).
-    #[arg(long = "client", value_name = "NAME")]
+    /// Only clients matching this glob (repeatable).
+    #[arg(long = "client", value_name = "GLOB")]
     pub clients: Vec<String>,
-    /// Only this case (repeatable).
-    #[arg(long = "case", value_name = "NAME")]
+    /// Only cases matching this glob (repeatable).
+    #[arg(long = "case", value_name = "GLOB")]
     pub cases: Vec<String>,
+    /// Leave out every cell whose name (server/client/case), server, client or case matches this
+    /// glob (repeatable): `--skip java`, `--skip 'large*'`, `--skip 'tutorial-server/*/udp*'`.
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip: Vec<String>,
     /// Only partition K of N (1-based), e.g. 2/4: deterministic, for splitting CI across machines.
     #[arg(long, value_name = "K/N")]
-    pub partition: Option<String>,
+    pub partition: Option<Partition>,
 }
 
 /// Report files to write.
@@ -204,7 +213,9 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Script(selection) => {
-            let cells = select(&manifest, &selection)?;
+            let mut cells = select(&manifest, &selection)?;
+            // Left out on purpose (INTEROP_SKIP): not built, not scripted.
+            cells.retain(|c| c.skipped.is_none());
             runtime.block_on(async {
                 let context = prepare(&manifest, &cells, workspace.places.clone(), &|_| {}).await;
                 print!("{}", script::script(&context, &cells));
@@ -212,21 +223,15 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Report { inputs, outputs } => {
-            let mut merged: Option<RunReport> = None;
+            let mut reports = Vec::new();
             for input in &inputs {
                 let text = std::fs::read_to_string(input)
                     .with_context(|| format!("cannot read {}", input.display()))?;
                 let report =
                     json::parse(&text).map_err(|err| anyhow::anyhow!("{}: {err}", input.display()))?;
-                merged = Some(match merged {
-                    None => report,
-                    Some(mut all) => {
-                        all.merge(report);
-                        all
-                    }
-                });
+                reports.push((input.display().to_string(), report));
             }
-            let report = merged.context("no input")?;
+            let report = RunReport::merge(reports)?;
             write_outputs(&report, &outputs)?;
             print!("{}", terminal::summary(&report));
             Ok(if report.failed() { EXIT_FAILED } else { EXIT_OK })
@@ -254,13 +259,12 @@ fn select(manifest: &Manifest, selection: &Selection) -> anyhow::Result<Vec<Cell
         servers: selection.servers.clone(),
         clients: selection.clients.clone(),
         cases: selection.cases.clone(),
+        skip: selection.skip.clone(),
+        opt_out: OptOut::from_env()?,
     };
     let cells = plan(manifest, &filter)?;
-    Ok(match &selection.partition {
-        Some(text) => {
-            let (k, n) = parse_partition(text).map_err(anyhow::Error::msg)?;
-            partition(cells, k, n)
-        }
+    Ok(match selection.partition {
+        Some(part) => partition(cells, part),
         None => cells,
     })
 }
@@ -284,7 +288,7 @@ async fn run_command(
         record: args.record,
         known: known.clone(),
         known_file: display_path(&known_path, &workspace.places.root),
-        partition: args.selection.partition.clone(),
+        partition: args.selection.partition,
         client_timeout: std::time::Duration::from_secs(args.timeout),
         manifest: manifest_arg.map(Path::to_path_buf),
     };

@@ -3,6 +3,7 @@
 //! the run; one that fails another way fails it; one that passes fails it too ("unexpected pass:
 //! remove the entry"), so the list cannot rot into hiding regressions.
 
+use crate::pattern::NamePattern;
 use crate::results::{CellReport, KnownRef, Status};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -56,7 +57,7 @@ impl KnownFailures {
         let list: KnownFailures = toml::from_str(&text)
             .map_err(|err| KnownError::Parse(path.display().to_string(), err.to_string()))?;
         for entry in &list.entries {
-            glob::Pattern::new(&entry.cell).map_err(|err| {
+            NamePattern::new(&entry.cell).map_err(|err| {
                 KnownError::Parse(path.display().to_string(), format!("cell {:?}: {err}", entry.cell))
             })?;
         }
@@ -65,7 +66,7 @@ impl KnownFailures {
 
     /// The entry that applies to cell `name`.
     pub fn find(&self, name: &str) -> Option<&KnownEntry> {
-        self.entries.iter().find(|e| glob::Pattern::new(&e.cell).is_ok_and(|p| p.matches(name)))
+        self.entries.iter().find(|e| NamePattern::new(&e.cell).is_ok_and(|p| p.matches(name)))
     }
 
     /// Applies the list to a cell whose attempts gave `status` (Pass, Fail or Flaky) and `reason`.
@@ -97,7 +98,7 @@ impl KnownFailures {
                     entry.cell, entry.why
                 ));
             }
-            Status::Known | Status::UnexpectedPass | Status::Unsupported => {}
+            Status::Known | Status::UnexpectedPass | Status::Unsupported | Status::Skipped => {}
         }
     }
 

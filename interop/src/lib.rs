@@ -2,7 +2,8 @@
 //!
 //! - [`manifest`]: `interop.toml`, the implementations and the tools they need.
 //! - [`cases`]: the case catalogue, with specs and deterministic payloads.
-//! - [`plan`]: the cells (server × client × case) a run covers.
+//! - [`pattern`]: the name globs that select cells and match known failures; suggestions.
+//! - [`plan`]: the cells (server × client × case) a run covers, `--skip` and `INTEROP_SKIP`.
 //! - [`build`]: building implementations when their inputs changed.
 //! - [`process`]: child processes in their own process groups, with timeouts.
 //! - [`run`]: preparing a run, and one attempt of a cell (server, clients, checks) as data.
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod doctor;
 pub mod known;
 pub mod manifest;
+pub mod pattern;
 pub mod plan;
 pub mod process;
 pub mod relay;

@@ -5,7 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 /// The `schema` value of this version of the JSON report. Bumped on any incompatible change.
-pub const SCHEMA: &str = "interop-report/1";
+pub const SCHEMA: &str = "interop-report/2";
+
+/// The previous schema, still read: it differs only in `partition`, then a `"K/N"` string.
+pub const SCHEMA_V1: &str = "interop-report/1";
 
 /// A whole run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -16,14 +19,71 @@ pub struct RunReport {
     pub started_unix_ms: u64,
     /// Wall time of the whole run, including builds.
     pub duration_ms: u64,
-    /// `K/N` when this run is one partition of a split run.
-    pub partition: Option<String>,
+    /// Which partition of a split run this is, when it is one.
+    pub partition: Option<Partition>,
     /// Every tool the run's implementations need, with the version found.
     pub toolchains: Vec<Toolchain>,
     /// What happened to each implementation's build.
     pub builds: Vec<BuildRecord>,
     /// Every cell, in plan order.
     pub cells: Vec<CellReport>,
+}
+
+/// Partition `index` of `count` (1-based) of a run split across machines (`--partition K/N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "PartitionRepr")]
+pub struct Partition {
+    /// Which one, from 1 to `count`.
+    pub index: usize,
+    /// How many partitions the run was split into.
+    pub count: usize,
+}
+
+/// What a report's `partition` may be: an object, or the `"K/N"` string of schema 1.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PartitionRepr {
+    Object { index: usize, count: usize },
+    Text(String),
+}
+
+impl TryFrom<PartitionRepr> for Partition {
+    type Error = String;
+
+    fn try_from(repr: PartitionRepr) -> Result<Self, String> {
+        match repr {
+            PartitionRepr::Object { index, count } => Partition::new(index, count),
+            PartitionRepr::Text(text) => text.parse(),
+        }
+    }
+}
+
+impl Partition {
+    /// Partition `index` of `count`, with 1 ≤ index ≤ count.
+    pub fn new(index: usize, count: usize) -> Result<Partition, String> {
+        if index == 0 || index > count {
+            return Err(format!("partition {index}/{count} must have 1 <= K <= N"));
+        }
+        Ok(Partition { index, count })
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    /// Parses `K/N` with 1 ≤ K ≤ N.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("partition {text:?} must be K/N with 1 <= K <= N, e.g. 1/3");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        Partition::new(k, n).map_err(|_| bad())
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// A tool and its version (or why it is missing).
@@ -66,6 +126,8 @@ pub enum Status {
     UnexpectedPass,
     /// The server or client does not support the case (declared in the manifest).
     Unsupported,
+    /// Not run: its server or client was left out on purpose (`INTEROP_SKIP`). Never a pass.
+    Skipped,
 }
 
 impl Status {
@@ -83,17 +145,19 @@ impl Status {
             Status::Flaky => "flaky",
             Status::UnexpectedPass => "XPASS",
             Status::Unsupported => "n/a",
+            Status::Skipped => "skip",
         }
     }
 
     /// Every status, in the order summaries list them.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Pass,
         Status::Fail,
         Status::Known,
         Status::Flaky,
         Status::UnexpectedPass,
         Status::Unsupported,
+        Status::Skipped,
     ];
 
     /// The name used in JSON and summaries.
@@ -105,6 +169,7 @@ impl Status {
             Status::Flaky => "flaky",
             Status::UnexpectedPass => "unexpected-pass",
             Status::Unsupported => "unsupported",
+            Status::Skipped => "skipped",
         }
     }
 }
@@ -241,22 +306,63 @@ impl RunReport {
         self.cells.iter().any(|c| c.status.fails_run()) || self.cells.is_empty()
     }
 
-    /// Adds another report's cells (e.g. another CI partition's) to this one.
-    pub fn merge(&mut self, other: RunReport) {
-        self.started_unix_ms = self.started_unix_ms.min(other.started_unix_ms);
-        self.duration_ms = self.duration_ms.max(other.duration_ms);
-        self.partition = None;
-        for tool in other.toolchains {
-            if !self.toolchains.iter().any(|t| t.name == tool.name) {
-                self.toolchains.push(tool);
+    /// Merges reports (e.g. CI partitions'), each with a label naming it in errors (its file).
+    ///
+    /// Refuses what would make the merged counts lie: a cell in more than one report, a partition
+    /// given twice, partitions of splits into different counts, and a split with a partition
+    /// missing (any report that is a partition needs all its siblings). Reports that are not
+    /// partitions merge with anything whose cells they do not share. A complete split's cells come
+    /// back in plan order, as one unsplit run would list them.
+    pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, MergeError> {
+        check_partitions(&reports)?;
+        let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        let mut duplicates = Vec::new();
+        for (label, report) in &reports {
+            for cell in &report.cells {
+                if let Some(first) = seen.insert(&cell.name, label) {
+                    duplicates.push(format!("{} ({first}, {label})", cell.name));
+                }
             }
         }
-        for build in other.builds {
-            if !self.builds.iter().any(|b| b.name == build.name) {
-                self.builds.push(build);
+        if !duplicates.is_empty() {
+            return Err(MergeError::DuplicateCells(duplicates));
+        }
+        // Partition K of N holds plan cells K-1, K-1+N, K-1+2N, …: interleave them back.
+        let mut keyed: Vec<((usize, usize), CellReport)> = Vec::new();
+        let mut merged: Option<RunReport> = None;
+        for (_, mut report) in reports {
+            let cells = std::mem::take(&mut report.cells);
+            keyed.extend(cells.into_iter().enumerate().map(|(j, cell)| {
+                let key = match report.partition {
+                    Some(p) => (0, j * p.count + p.index - 1),
+                    None => (1, 0),
+                };
+                (key, cell)
+            }));
+            let Some(all) = merged.as_mut() else {
+                merged = Some(report);
+                continue;
+            };
+            all.started_unix_ms = all.started_unix_ms.min(report.started_unix_ms);
+            all.duration_ms = all.duration_ms.max(report.duration_ms);
+            for tool in report.toolchains {
+                if !all.toolchains.iter().any(|t| t.name == tool.name) {
+                    all.toolchains.push(tool);
+                }
+            }
+            for build in report.builds {
+                if !all.builds.iter().any(|b| b.name == build.name) {
+                    all.builds.push(build);
+                }
             }
         }
-        self.cells.extend(other.cells);
+        let mut merged = merged.ok_or(MergeError::Empty)?;
+        // A stable sort: reports that are not partitions keep their order, after the split's cells.
+        keyed.sort_by_key(|(key, _)| *key);
+        merged.cells = keyed.into_iter().map(|(_, cell)| cell).collect();
+        // Checked complete above, so the merged partitions are the whole plan.
+        merged.partition = None;
+        Ok(merged)
     }
 
     /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`.
@@ -270,5 +376,174 @@ impl RunReport {
             })
             .collect();
         format!("{} ({} cells)", parts.join(", "), self.cells.len())
+    }
+}
+
+/// Why reports cannot be merged. Each message is one line and names what is wrong.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    /// No reports.
+    #[error("no report to merge")]
+    Empty,
+    /// Partitions of splits into different numbers of partitions.
+    #[error("{0} is partition {1} but {2} is partition {3}: partitions of different splits cannot be merged")]
+    DifferentCounts(String, Partition, String, Partition),
+    /// The same partition twice (e.g. the same file given twice).
+    #[error("partition {1} is given twice: {0} and {2}")]
+    DuplicatePartition(String, Partition, String),
+    /// Partitions of the split that no report is.
+    #[error("{}", missing_message(.0))]
+    MissingPartitions(Vec<Partition>),
+    /// Cells found in more than one report, as `name (first label, second label)`.
+    #[error("{} in more than one report: {}", cells_word(.0.len()), bounded(.0))]
+    DuplicateCells(Vec<String>),
+}
+
+/// Names shown before "… and N more" in a merge error.
+const SHOWN: usize = 3;
+
+fn bounded(items: &[impl std::fmt::Display]) -> String {
+    let shown: Vec<String> = items.iter().take(SHOWN).map(ToString::to_string).collect();
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} … and {more} more", shown.join(", ")),
+    }
+}
+
+fn cells_word(n: usize) -> String {
+    if n == 1 { "1 cell is".into() } else { format!("{n} cells are") }
+}
+
+fn missing_message(missing: &[Partition]) -> String {
+    match missing {
+        [one] => format!("partition {one} is missing"),
+        many => format!("partitions {} are missing", bounded(many)),
+    }
+}
+
+/// The partition checks of [`RunReport::merge`].
+fn check_partitions(reports: &[(String, RunReport)]) -> Result<(), MergeError> {
+    let parts: Vec<(&String, Partition)> =
+        reports.iter().filter_map(|(label, r)| r.partition.map(|p| (label, p))).collect();
+    let Some(&(first_label, first)) = parts.first() else {
+        return if reports.is_empty() { Err(MergeError::Empty) } else { Ok(()) };
+    };
+    let mut by_index: Vec<Option<&String>> = vec![None; first.count];
+    for &(label, p) in &parts {
+        if p.count != first.count {
+            return Err(MergeError::DifferentCounts(first_label.clone(), first, label.clone(), p));
+        }
+        if let Some(earlier) = by_index[p.index - 1].replace(label) {
+            return Err(MergeError::DuplicatePartition(earlier.clone(), p, label.clone()));
+        }
+    }
+    let missing: Vec<Partition> = (1..=first.count)
+        .filter(|i| by_index[i - 1].is_none())
+        .map(|index| Partition { index, count: first.count })
+        .collect();
+    if missing.is_empty() { Ok(()) } else { Err(MergeError::MissingPartitions(missing)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(name: &str) -> CellReport {
+        let parts: Vec<&str> = name.split('/').collect();
+        CellReport {
+            name: name.into(),
+            server: parts[0].into(),
+            client: parts[1].into(),
+            case: parts[2].into(),
+            spec: String::new(),
+            mode: "raw".into(),
+            status: Status::Pass,
+            reason: None,
+            known: None,
+            duration_ms: 1,
+            flake_rate: None,
+            attempts: Vec::new(),
+            repro: Vec::new(),
+        }
+    }
+
+    /// The plan `s/c/0` … `s/c/{n-1}`, as partition `part` of it would report.
+    fn report(n: usize, part: Option<(usize, usize)>) -> RunReport {
+        let names = (0..n).map(|i| format!("s/c/{i}"));
+        let cells = match part {
+            Some((k, count)) => names.skip(k - 1).step_by(count).map(|n| cell(&n)).collect(),
+            None => names.map(|n| cell(&n)).collect(),
+        };
+        RunReport {
+            schema: SCHEMA.into(),
+            partition: part.map(|(index, count)| Partition { index, count }),
+            cells,
+            ..RunReport::default()
+        }
+    }
+
+    fn named(reports: &[(&str, RunReport)]) -> Vec<(String, RunReport)> {
+        reports.iter().map(|(label, r)| (label.to_string(), r.clone())).collect()
+    }
+
+    #[test]
+    fn a_complete_split_merges_back_into_plan_order() {
+        let parts = [
+            ("c.json", report(8, Some((3, 3)))),
+            ("a.json", report(8, Some((1, 3)))),
+            ("b.json", report(8, Some((2, 3)))),
+        ];
+        let merged = RunReport::merge(named(&parts)).unwrap();
+        assert_eq!(merged.cells, report(8, None).cells);
+        assert_eq!(merged.partition, None);
+        // Whole runs of different selections merge too, in order.
+        let (a, mut b) = (report(2, None), report(4, None));
+        b.cells.drain(..2);
+        let merged = RunReport::merge(named(&[("a", a), ("b", b)])).unwrap();
+        assert_eq!(merged.cells, report(4, None).cells);
+    }
+
+    #[test]
+    fn the_same_report_twice_names_the_duplicate_cells() {
+        let r = report(5, None);
+        let err = RunReport::merge(named(&[("r.json", r.clone()), ("r.json", r)])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "5 cells are in more than one report: s/c/0 (r.json, r.json), s/c/1 (r.json, r.json), \
+             s/c/2 (r.json, r.json) … and 2 more"
+        );
+        let mut one = report(1, None);
+        one.cells[0].name = "s/c/7".into();
+        let err = RunReport::merge(named(&[("a", report(8, None)), ("b", one)])).unwrap_err();
+        assert_eq!(err.to_string(), "1 cell is in more than one report: s/c/7 (a, b)");
+    }
+
+    #[test]
+    fn partitions_must_be_one_complete_split() {
+        let merge = |parts: &[(&str, RunReport)]| RunReport::merge(named(parts)).unwrap_err().to_string();
+        let p = |k, n| report(9, Some((k, n)));
+        assert_eq!(merge(&[("1", p(1, 3)), ("1", p(1, 3))]), "partition 1/3 is given twice: 1 and 1");
+        assert_eq!(merge(&[("1", p(1, 3)), ("3", p(3, 3))]), "partition 2/3 is missing");
+        assert_eq!(merge(&[("2", p(2, 3))]), "partitions 1/3, 3/3 are missing");
+        assert_eq!(merge(&[("2", p(2, 6))]), "partitions 1/6, 3/6, 4/6 … and 2 more are missing");
+        assert_eq!(
+            merge(&[("a", p(1, 2)), ("b", p(2, 3))]),
+            "a is partition 1/2 but b is partition 2/3: partitions of different splits cannot be merged"
+        );
+        assert_eq!(RunReport::merge(Vec::new()), Err(MergeError::Empty));
+    }
+
+    #[test]
+    fn partitions_serialize_as_objects_and_old_strings_still_read() {
+        let r = report(3, Some((2, 3)));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["partition"], serde_json::json!({"index": 2, "count": 3}));
+        let mut old = json.clone();
+        old["partition"] = "2/3".into();
+        let back: RunReport = serde_json::from_value(old).unwrap();
+        assert_eq!(back.partition, Some(Partition { index: 2, count: 3 }));
+        let mut bad = json;
+        bad["partition"] = serde_json::json!({"index": 4, "count": 3});
+        assert!(serde_json::from_value::<RunReport>(bad).is_err());
     }
 }

@@ -8,7 +8,7 @@ use crate::doctor::ToolCheck;
 use crate::known::KnownFailures;
 use crate::manifest::{Manifest, Placeholders};
 use crate::plan::Cell;
-use crate::results::{Attempt, BuildRecord, CellReport, RunReport, SCHEMA, Status, Toolchain};
+use crate::results::{Attempt, BuildRecord, CellReport, Partition, RunReport, SCHEMA, Status, Toolchain};
 use crate::run::{Context, millis, prepare};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -79,8 +79,8 @@ pub struct RunOptions {
     pub known: KnownFailures,
     /// The known-failures file's path, as shown in messages.
     pub known_file: String,
-    /// `K/N` when this is one partition of a split run.
-    pub partition: Option<String>,
+    /// Which partition of a split run this is, when it is one (recorded in the report).
+    pub partition: Option<Partition>,
     /// How long a client process may run before it is killed.
     pub client_timeout: Duration,
     /// The manifest, when not the repository's own (repro commands then name it).
@@ -121,13 +121,16 @@ pub async fn run(
         move |kind| on(RunEvent { elapsed: started.elapsed(), kind })
     };
     emit(EventKind::RunStarted { cells: cells.len(), jobs: options.jobs });
-    let context = Arc::new(prepare(manifest, &cells, places, &emit).await);
+    // A skipped cell's implementations are left out on purpose, often because their toolchain is
+    // not installed here: neither check nor build them for it.
+    let to_prepare: Vec<Cell> = cells.iter().filter(|c| c.skipped.is_none()).cloned().collect();
+    let context = Arc::new(prepare(manifest, &to_prepare, places, &emit).await);
     let cells = run_cells(context.clone(), cells, &options, started, on.clone()).await;
     let report = RunReport {
         schema: SCHEMA.into(),
         started_unix_ms,
         duration_ms: millis(started.elapsed()),
-        partition: options.partition.clone(),
+        partition: options.partition,
         toolchains: context
             .tools
             .iter()
@@ -246,6 +249,11 @@ pub async fn run_cell(
         report.reason = Some(why);
         return report;
     }
+    if let Some(why) = &cell.skipped {
+        report.status = Status::Skipped;
+        report.reason = Some(why.clone());
+        return report;
+    }
     report.repro = context.repro(cell, options.manifest.as_deref());
     let started = Instant::now();
     let repeat = options.repeat.max(1);
@@ -291,21 +299,10 @@ fn verdict(attempts: &[Attempt]) -> (Status, Option<String>) {
     }
 }
 
-/// Selects partition `k` of `n` (1-based): every n-th cell of the plan, starting at the k-th.
+/// Selects one partition of the plan: every N-th cell, starting at the K-th (1-based).
 /// Deterministic for a given plan, and balanced across partitions to within one cell.
-pub fn partition(cells: Vec<Cell>, k: usize, n: usize) -> Vec<Cell> {
-    cells.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect()
-}
-
-/// Parses `K/N` with 1 ≤ K ≤ N.
-pub fn parse_partition(text: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("partition {text:?} must be K/N with 1 <= K <= N, e.g. 1/3");
-    let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let (k, n): (usize, usize) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-    if k == 0 || k > n {
-        return Err(bad());
-    }
-    Ok((k, n))
+pub fn partition(cells: Vec<Cell>, part: Partition) -> Vec<Cell> {
+    cells.into_iter().enumerate().filter(|(i, _)| i % part.count == part.index - 1).map(|(_, c)| c).collect()
 }
 
 #[cfg(test)]
@@ -334,15 +331,17 @@ mod tests {
 
     #[test]
     fn partitions_cover_every_cell_once() {
-        assert_eq!(parse_partition("2/3"), Ok((2, 3)));
+        assert_eq!("2/3".parse(), Ok(Partition { index: 2, count: 3 }));
         for bad in ["0/3", "4/3", "x/3", "3", "1/0"] {
-            assert!(parse_partition(bad).is_err(), "{bad}");
+            assert!(bad.parse::<Partition>().is_err(), "{bad}");
         }
         let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let manifest = Manifest::load(&manifest_dir.join("../interop.toml")).unwrap();
         let all = crate::plan::plan(&manifest, &Default::default()).unwrap();
-        let mut seen: Vec<String> =
-            (1..=3).flat_map(|k| partition(all.clone(), k, 3)).map(|c| c.name()).collect();
+        let mut seen: Vec<String> = (1..=3)
+            .flat_map(|k| partition(all.clone(), Partition { index: k, count: 3 }))
+            .map(|c| c.name())
+            .collect();
         seen.sort();
         let mut names: Vec<String> = all.iter().map(Cell::name).collect();
         names.sort();

@@ -95,12 +95,110 @@ fn a_warm_build_rebuilds_nothing_and_says_so() {
 }
 
 #[test]
-fn unknown_names_are_harness_errors() {
+fn unknown_names_are_harness_errors_that_suggest_the_nearest_name() {
+    for (args, message) in [
+        (&["run", "--client", "jav"][..], "error: no client matches \"jav\"; did you mean \"java\"?\n"),
+        (&["run", "--case", "utf9*"], "error: no case matches \"utf9*\"; did you mean \"utf8\"?\n"),
+        (
+            &["script", "--skip", "jvaa"],
+            "error: --skip \"jvaa\" matches no server, client, case or cell; did you mean \"java\"?\n",
+        ),
+    ] {
+        interop().args(args).assert().code(2).stdout("").stderr(message);
+    }
+    interop()
+        .env("INTEROP_SKIP", "jav")
+        .args(["run", "--client", "java"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("INTEROP_SKIP entry \"jav\" matches no implementation"));
     interop()
         .args(["run", "--case", "nope"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown case \"nope\""));
+        .stderr(predicate::str::starts_with("error: no case matches \"nope\"; known: hello, utf8,"));
+}
+
+/// The statuses of a JSON report's cells, by name.
+fn statuses(path: &Path) -> Vec<(String, String)> {
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cells = report["cells"].as_array().unwrap();
+    cells.iter().map(|c| (c["name"].as_str().unwrap().into(), c["status"].as_str().unwrap().into())).collect()
+}
+
+/// `INTEROP_SKIP=java interop run --client java --case hello … --json JSON`: three cells, all
+/// skipped, so it costs nothing to run (nothing is built).
+fn run_java_skipped(extra: &[&str], json: &Path) -> assert_cmd::assert::Assert {
+    interop()
+        .env("INTEROP_SKIP", "java")
+        .args(["run", "--client", "java", "--case", "hello"])
+        .args(extra)
+        .arg("--json")
+        .arg(json)
+        .assert()
+}
+
+#[test]
+fn interop_skip_reports_cells_skipped_never_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    run_java_skipped(&[], &json).success().stdout(predicate::str::contains("3 skipped"));
+    let expected: Vec<(String, String)> = ["rust-server", "python-server", "tutorial-server"]
+        .iter()
+        .map(|s| (format!("{s}/java/hello"), "skipped".to_string()))
+        .collect();
+    assert_eq!(statuses(&json), expected);
+    // Nothing of java was checked or built for cells it was left out of.
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert!(!report.contains("\"name\": \"java\""), "java prepared although skipped:\n{report}");
+}
+
+#[test]
+fn globs_and_skip_select_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    interop()
+        .args(["run", "--server", "rust-*", "--client", "rust", "--case", "hello*", "--skip", "hello+*"])
+        .args(["--skip", "python-server/*", "--json"])
+        .arg(&json)
+        .assert()
+        .success();
+    assert_eq!(statuses(&json), [("rust-server/rust/hello".to_string(), "pass".to_string())]);
+}
+
+#[test]
+fn report_refuses_duplicate_and_missing_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    for k in ["1", "2"] {
+        run_java_skipped(&["--partition", &format!("{k}/2")], Path::new(&path(&format!("p{k}.json"))))
+            .success();
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("p2.json")).unwrap()).unwrap();
+    assert_eq!(report["partition"], serde_json::json!({"index": 2, "count": 2}));
+    interop().args(["report", &path("p2.json"), &path("p1.json")]).assert().success();
+    let refused = |inputs: &[&str], message: &str| {
+        let inputs: Vec<String> = inputs.iter().map(|i| path(i)).collect();
+        let stderr =
+            interop().arg("report").args(&inputs).assert().code(2).stdout("").get_output().stderr.clone();
+        let stderr = String::from_utf8(stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(message), "{stderr}");
+    };
+    refused(&["p1.json"], "partition 2/2 is missing");
+    refused(&["p1.json", "p1.json"], "partition 1/2 is given twice");
+}
+
+#[test]
+fn report_refuses_the_same_run_twice_naming_the_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    run_java_skipped(&[], &json).success();
+    interop().arg("report").arg(&json).arg(&json).assert().code(2).stdout("").stderr(
+        predicate::str::contains("error: 3 cells are in more than one report: rust-server/java/hello (")
+            .and(predicate::str::contains("tutorial-server/java/hello")),
+    );
 }
 
 #[test]

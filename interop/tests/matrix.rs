@@ -3,17 +3,21 @@
 //!
 //! A missing toolchain fails its cells with doctor's message. To opt out of an implementation
 //! explicitly, set `INTEROP_SKIP` to a comma-separated list of implementation names or languages
-//! (`INTEROP_SKIP=java`); its cells are then reported as ignored, never as passed.
+//! (`INTEROP_SKIP=java`, read by the library as `interop run` reads it); its cells are then
+//! reported as ignored with the reason, never as passed, even with `--include-ignored`.
+//!
+//! A filter (`cargo test -p interop -- FILTER`) keeps the output to the cells it selects: only
+//! their implementations are checked and built, and nothing is printed about the others.
 
 use interop::Workspace;
 use interop::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use interop::manifest::Manifest;
-use interop::plan::{Cell, Filter, plan};
+use interop::plan::{Cell, Filter, OptOut, plan};
 use interop::report::terminal;
 use interop::results::Status;
 use interop::run::prepare;
 use interop::runner::{EventKind, RunOptions, run_cell};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::sync::Arc;
 
 fn main() -> std::process::ExitCode {
@@ -31,25 +35,28 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let cells = plan(&manifest, &Filter::default()).expect("an empty filter names nothing unknown");
-    let skip: Vec<String> = std::env::var("INTEROP_SKIP")
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let skipped = |cell: &Cell| {
-        [&cell.server, &cell.client]
-            .into_iter()
-            .find(|imp| skip.iter().any(|s| *s == imp.name || *s == imp.language))
-            .map(|imp| imp.name.clone())
+    let filter = match OptOut::from_env() {
+        Ok(opt_out) => Filter { opt_out, ..Filter::default() },
+        Err(err) => {
+            eprintln!("error: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let cells = match plan(&manifest, &filter) {
+        Ok(cells) => cells,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
     };
 
     // Build only what the selected, runnable cells need; a filtered run stays quick.
     let runtime = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
     let wanted: Vec<Cell> = cells
         .iter()
-        .filter(|c| selected(&args, &c.name()) && skipped(c).is_none() && c.unsupported().is_none())
+        .filter(|c| {
+            !args.list && selected(&args, &c.name()) && c.skipped.is_none() && c.unsupported().is_none()
+        })
         .cloned()
         .collect();
     let progress = |event: EventKind| {
@@ -74,13 +81,16 @@ fn main() -> std::process::ExitCode {
         .into_iter()
         .map(|cell| {
             let name = cell.name();
-            if let Some(why) = cell.unsupported() {
-                eprintln!("unsupported: {name}: {why}");
-                return Trial::test(name, || Ok(())).with_kind("unsupported").with_ignored_flag(true);
-            }
-            if let Some(imp) = skipped(&cell) {
-                return Trial::test(name, || Ok(()))
-                    .with_kind(format!("INTEROP_SKIP={imp}"))
+            // Ignored, with why as its kind (libtest prints it, and only for cells the filter
+            // selects); with `--include-ignored` still ignored, with the reason, never passed.
+            let ignored = match (cell.unsupported(), &cell.skipped) {
+                (Some(why), _) => Some(("unsupported".to_string(), why)),
+                (None, Some(why)) => Some((why.clone(), why.clone())),
+                (None, None) => None,
+            };
+            if let Some((kind, why)) = ignored {
+                return Trial::ignorable_test(name, move || Ok(Completion::ignored_with(why)))
+                    .with_kind(kind)
                     .with_ignored_flag(true);
             }
             let (context, runtime, options) = (context.clone(), runtime.clone(), options.clone());
@@ -97,7 +107,7 @@ fn main() -> std::process::ExitCode {
                         );
                         Ok(())
                     }
-                    Status::Fail | Status::UnexpectedPass | Status::Unsupported => {
+                    Status::Fail | Status::UnexpectedPass | Status::Unsupported | Status::Skipped => {
                         Err(Failed::from(terminal::problem_text(&report)))
                     }
                 }

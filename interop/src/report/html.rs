@@ -37,7 +37,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.4re
 .st-pass{background:#d9f2dc;color:#1a6b2a;border-color:#9fd7a8}.st-fail{background:#e5484d;color:#fff}
 .st-known{background:#fdeccb;color:#7a4f00;border-color:#f0c674}.st-flaky{background:#eadcf8;color:#5b2691;border-color:#c9a8ee}
 .st-unexpected-pass{background:repeating-linear-gradient(135deg,#fbd5d5 0 5px,#fff 5px 10px);color:#a4161a;border:1px dashed #e5484d}
-.st-unsupported{background:#f1f1f1;color:#8a8f96;border-color:#e2e2e2}
+.st-unsupported,.st-skipped{background:#f1f1f1;color:#8a8f96;border-color:#e2e2e2}
 .matrix td,.matrix th{border:1px solid var(--line);text-align:center}.matrix th:first-child{text-align:left;position:sticky;left:0;background:#fff}
 .matrix thead th:first-child{font-size:.8rem;font-weight:400}.matrix a.st:hover,.problems a.st:hover{outline:2px solid #0b5cad}
 .legend{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;padding:0;list-style:none}
@@ -140,7 +140,7 @@ fn header(out: &mut String, report: &RunReport) {
         duration(report.duration_ms),
     );
     if let Some(partition) = &report.partition {
-        let _ = writeln!(out, "<dt>partition</dt><dd>{}</dd>", esc(partition));
+        let _ = writeln!(out, "<dt>partition</dt><dd>{partition}</dd>");
     }
     let _ = write!(out, "<dt>cells</dt><dd>{}", esc(&report.summary_line()));
     if report.cells.is_empty() {
@@ -239,6 +239,7 @@ fn describe(status: Status) -> &'static str {
         Status::Flaky => "failed and passed; does not fail the run",
         Status::UnexpectedPass => "passed although known to fail; fails the run",
         Status::Unsupported => "the server or client does not support the case",
+        Status::Skipped => "its server or client is left out on purpose (INTEROP_SKIP); not run",
     }
 }
 
@@ -671,7 +672,7 @@ mod tests {
                 attempt(true, None, "sent 21 bytes", b"Hello SocketServer!!!"),
                 attempt(true, None, "sent 21 bytes", b"Hello SocketServer!!!"),
             ],
-            Status::Unsupported => vec![],
+            Status::Unsupported | Status::Skipped => vec![],
         };
         CellReport {
             name: name.clone(),
@@ -737,6 +738,9 @@ mod tests {
                         (_, "python", "framed") | ("python-server", _, "framed") => {
                             (Status::Unsupported, Some("python does not support mode framed (interop.toml)"))
                         }
+                        ("python-server", "java", "large") => {
+                            (Status::Skipped, Some("INTEROP_SKIP=java leaves out java"))
+                        }
                         _ => (Status::Pass, None),
                     };
                     cells.push(cell(server, client, case, status, reason));
@@ -749,7 +753,7 @@ mod tests {
             schema: SCHEMA.into(),
             started_unix_ms: 1_774_094_400_123,
             duration_ms: 83_400,
-            partition: Some("2/3".into()),
+            partition: Some(crate::results::Partition { index: 2, count: 3 }),
             toolchains: vec![
                 Toolchain {
                     name: "cargo".into(),
@@ -867,7 +871,6 @@ mod tests {
         t.client_to_server.sha256 = HOSTILE.into();
         report.cells[1].known =
             Some(KnownRef { cell: "x".into(), failure: "y".into(), why: "javascript:alert(1)".into() });
-        report.partition = Some(HOSTILE.into());
         report.toolchains[0].version = Some(HOSTILE.into());
         report.toolchains[3].missing = Some(HOSTILE.into());
         report.builds[3].error = Some(HOSTILE.into());

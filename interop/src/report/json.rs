@@ -1,7 +1,7 @@
 //! The JSON report: [`RunReport`] as is, pretty-printed. Its schema is documented in
 //! docs/REPORTS.md and versioned by its `schema` field.
 
-use crate::results::{RunReport, SCHEMA};
+use crate::results::{RunReport, SCHEMA, SCHEMA_V1};
 
 /// The report as JSON text.
 pub fn render(report: &RunReport) -> String {
@@ -9,11 +9,30 @@ pub fn render(report: &RunReport) -> String {
     serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }
 
-/// Reads a report back (for `interop report`), refusing other schemas.
+/// Reads a report back (for `interop report`), refusing other schemas. A schema-1 report (whose
+/// `partition` was a `"K/N"` string) is read and upgraded.
 pub fn parse(text: &str) -> Result<RunReport, String> {
-    let report: RunReport = serde_json::from_str(text).map_err(|err| err.to_string())?;
-    if report.schema != SCHEMA {
+    let mut report: RunReport = serde_json::from_str(text).map_err(|err| err.to_string())?;
+    if report.schema != SCHEMA && report.schema != SCHEMA_V1 {
         return Err(format!("schema {:?} is not {SCHEMA:?}", report.schema));
     }
+    report.schema = SCHEMA.into();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_schema_1_and_refuses_unknown_schemas() {
+        let v1 = r#"{"schema": "interop-report/1", "started_unix_ms": 0, "duration_ms": 0,
+            "partition": "1/2", "toolchains": [], "builds": [], "cells": []}"#;
+        let report = parse(v1).unwrap();
+        assert_eq!(report.schema, SCHEMA);
+        assert_eq!(report.partition.map(|p| p.to_string()).as_deref(), Some("1/2"));
+        assert_eq!(parse(&render(&report)).unwrap(), report);
+        let v9 = v1.replace("interop-report/1", "interop-report/9");
+        assert!(parse(&v9).unwrap_err().contains("interop-report/9"));
+    }
 }

@@ -43,7 +43,7 @@ fn test_case(cell: &CellReport) -> TestCase {
             status.set_description(format!("{reason}\n\nreproduce by hand:\n{}", cell.repro.join("\n")));
             status
         }
-        Status::Known | Status::Unsupported => {
+        Status::Known | Status::Unsupported | Status::Skipped => {
             let mut status = TestCaseStatus::skipped();
             status.set_type(cell.status.name());
             let why = cell.known.as_ref().map(|k| format!(" ({})", k.why)).unwrap_or_default();

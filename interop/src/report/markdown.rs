@@ -12,6 +12,7 @@ fn mark(status: Status) -> &'static str {
         Status::Flaky => "🔁 flaky",
         Status::UnexpectedPass => "⚠️ XPASS",
         Status::Unsupported => "➖",
+        Status::Skipped => "⏭️ skip",
     }
 }
 

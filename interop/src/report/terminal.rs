@@ -131,7 +131,7 @@ fn style(status: Status) -> Style {
         Status::Fail | Status::UnexpectedPass => Style::new().red().bold(),
         Status::Known => Style::new().yellow(),
         Status::Flaky => Style::new().magenta(),
-        Status::Unsupported => Style::new().dim(),
+        Status::Unsupported | Status::Skipped => Style::new().dim(),
     }
 }
 
@@ -176,7 +176,7 @@ pub fn summary(report: &RunReport) -> String {
                 let why = cell.known.as_ref().map_or("", |k| k.why.as_str());
                 let _ = writeln!(out, "\n{} {}: {why}", style(cell.status).apply_to("known"), cell.name);
             }
-            Status::Pass | Status::Unsupported => {}
+            Status::Pass | Status::Unsupported | Status::Skipped => {}
         }
     }
     let line = report.summary_line();
