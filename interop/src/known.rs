@@ -97,7 +97,7 @@ impl KnownFailures {
                     entry.cell, entry.why
                 ));
             }
-            Status::Known | Status::UnexpectedPass | Status::Unsupported => {}
+            Status::Known | Status::UnexpectedPass | Status::Unsupported | Status::NotRun => {}
         }
     }
 

@@ -18,6 +18,11 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// `K/N` when this run is one partition of a split run.
     pub partition: Option<String>,
+    /// The run was interrupted (SIGINT, SIGTERM, SIGHUP): cells it did not finish are `not-run`,
+    /// and the run fails. Absent in reports written before it existed, which were never
+    /// interrupted.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Every tool the run's implementations need, with the version found.
     pub toolchains: Vec<Toolchain>,
     /// What happened to each implementation's build.
@@ -66,12 +71,16 @@ pub enum Status {
     UnexpectedPass,
     /// The server or client does not support the case (declared in the manifest).
     Unsupported,
+    /// The run was interrupted before the cell ran, or while it ran: fails the run. Only an
+    /// interrupted run has such cells, so it is not in [`Status::ALL`] (see
+    /// [`RunReport::statuses`]).
+    NotRun,
 }
 
 impl Status {
     /// Whether this status makes the run fail.
     pub fn fails_run(self) -> bool {
-        matches!(self, Status::Fail | Status::UnexpectedPass)
+        matches!(self, Status::Fail | Status::UnexpectedPass | Status::NotRun)
     }
 
     /// Short mark used in matrices.
@@ -83,10 +92,11 @@ impl Status {
             Status::Flaky => "flaky",
             Status::UnexpectedPass => "XPASS",
             Status::Unsupported => "n/a",
+            Status::NotRun => "NORUN",
         }
     }
 
-    /// Every status, in the order summaries list them.
+    /// Every status a finished run gives its cells, in the order summaries list them.
     pub const ALL: [Status; 6] = [
         Status::Pass,
         Status::Fail,
@@ -105,6 +115,7 @@ impl Status {
             Status::Flaky => "flaky",
             Status::UnexpectedPass => "unexpected-pass",
             Status::Unsupported => "unsupported",
+            Status::NotRun => "not-run",
         }
     }
 }
@@ -236,9 +247,16 @@ impl RunReport {
         self.cells.iter().filter(|c| c.status == status).count()
     }
 
-    /// Whether the run as a whole failed.
+    /// Whether the run as a whole failed. An interrupted run always has.
     pub fn failed(&self) -> bool {
-        self.cells.iter().any(|c| c.status.fails_run()) || self.cells.is_empty()
+        self.interrupted || self.cells.iter().any(|c| c.status.fails_run()) || self.cells.is_empty()
+    }
+
+    /// The statuses reports list: [`Status::ALL`], then [`Status::NotRun`] if any cell has it (so
+    /// a run that was not interrupted reads as it always did).
+    pub fn statuses(&self) -> Vec<Status> {
+        let not_run = self.cells.iter().any(|c| c.status == Status::NotRun);
+        Status::ALL.into_iter().chain(not_run.then_some(Status::NotRun)).collect()
     }
 
     /// Adds another report's cells (e.g. another CI partition's) to this one.
@@ -246,6 +264,7 @@ impl RunReport {
         self.started_unix_ms = self.started_unix_ms.min(other.started_unix_ms);
         self.duration_ms = self.duration_ms.max(other.duration_ms);
         self.partition = None;
+        self.interrupted |= other.interrupted;
         for tool in other.toolchains {
             if !self.toolchains.iter().any(|t| t.name == tool.name) {
                 self.toolchains.push(tool);
@@ -259,9 +278,11 @@ impl RunReport {
         self.cells.extend(other.cells);
     }
 
-    /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`.
+    /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`; an
+    /// interrupted run adds its `not-run` count and ends with `, INTERRUPTED`.
     pub fn summary_line(&self) -> String {
-        let parts: Vec<String> = Status::ALL
+        let parts: Vec<String> = self
+            .statuses()
             .iter()
             .map(|s| match s {
                 Status::Pass => format!("{} passed", self.count(*s)),
@@ -269,6 +290,60 @@ impl RunReport {
                 other => format!("{} {}", self.count(*other), other.name()),
             })
             .collect();
-        format!("{} ({} cells)", parts.join(", "), self.cells.len())
+        let interrupted = if self.interrupted { ", INTERRUPTED" } else { "" };
+        format!("{} ({} cells){interrupted}", parts.join(", "), self.cells.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(status: Status) -> CellReport {
+        CellReport {
+            name: "s/c/hello".into(),
+            server: "s".into(),
+            client: "c".into(),
+            case: "hello".into(),
+            spec: String::new(),
+            mode: "raw".into(),
+            status,
+            reason: None,
+            known: None,
+            duration_ms: 0,
+            flake_rate: None,
+            attempts: vec![],
+            repro: vec![],
+        }
+    }
+
+    #[test]
+    fn an_interrupted_run_never_looks_green() {
+        let mut report = RunReport { cells: vec![cell(Status::Pass)], ..RunReport::default() };
+        assert!(!report.failed());
+        assert_eq!(report.statuses(), Status::ALL, "no not-run column when nothing was cut");
+        report.interrupted = true;
+        assert!(report.failed(), "even when every cell that ran passed");
+        report.cells.push(cell(Status::NotRun));
+        assert!(Status::NotRun.fails_run());
+        assert_eq!(report.statuses().last(), Some(&Status::NotRun));
+        assert!(
+            report.summary_line().ends_with(", 1 not-run (2 cells), INTERRUPTED"),
+            "{}",
+            report.summary_line()
+        );
+        let mut merged = RunReport::default();
+        merged.merge(report);
+        assert!(merged.interrupted, "merging keeps the mark");
+    }
+
+    #[test]
+    fn reports_from_before_interruptions_existed_still_parse() {
+        let json = r#"{"schema":"interop-report/1","started_unix_ms":0,"duration_ms":0,"partition":null,
+                       "toolchains":[],"builds":[],"cells":[]}"#;
+        let report: RunReport = serde_json::from_str(json).unwrap();
+        assert!(!report.interrupted);
+        let json = serde_json::to_string(&RunReport { interrupted: true, ..RunReport::default() }).unwrap();
+        assert!(json.contains(r#""interrupted":true"#), "{json}");
     }
 }

@@ -4,11 +4,16 @@
 //! A missing toolchain fails its cells with doctor's message. To opt out of an implementation
 //! explicitly, set `INTEROP_SKIP` to a comma-separated list of implementation names or languages
 //! (`INTEROP_SKIP=java`); its cells are then reported as ignored, never as passed.
+//!
+//! SIGINT, SIGTERM or SIGHUP stop every process the tests started (SIGTERM, a grace, SIGKILL; a
+//! second signal cuts the grace short) and exit 130; if this binary is killed outright, its
+//! watchdog does the same (see `interop::process`).
 
 use interop::Workspace;
 use interop::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use interop::manifest::Manifest;
 use interop::plan::{Cell, Filter, plan};
+use interop::process::{GRACE, Registry, Signals};
 use interop::report::terminal;
 use interop::results::Status;
 use interop::run::prepare;
@@ -17,6 +22,10 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use std::sync::Arc;
 
 fn main() -> std::process::ExitCode {
+    // The watchdog started below is a copy of this binary, and does only that.
+    if let Some(code) = interop::process::watchdog_main() {
+        return code;
+    }
     let mut args = Arguments::from_args();
     // Most cells spend their time waiting (on sockets, timeouts, process start-up), so run twice
     // as many at once as there are cores unless told otherwise (`-- --test-threads N`).
@@ -47,6 +56,14 @@ fn main() -> std::process::ExitCode {
 
     // Build only what the selected, runnable cells need; a filtered run stays quick.
     let runtime = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
+    if let Err(err) = Registry::global().start_watchdog() {
+        eprintln!("warning: cannot start the watchdog that ends the tests' processes if this dies: {err}");
+    }
+    let signals = {
+        let _inside = runtime.enter();
+        Signals::listen().expect("catch SIGINT, SIGTERM and SIGHUP")
+    };
+    runtime.spawn(stop_on_signals(signals));
     let wanted: Vec<Cell> = cells
         .iter()
         .filter(|c| selected(&args, &c.name()) && skipped(c).is_none() && c.unsupported().is_none())
@@ -97,7 +114,7 @@ fn main() -> std::process::ExitCode {
                         );
                         Ok(())
                     }
-                    Status::Fail | Status::UnexpectedPass | Status::Unsupported => {
+                    Status::Fail | Status::UnexpectedPass | Status::Unsupported | Status::NotRun => {
                         Err(Failed::from(terminal::problem_text(&report)))
                     }
                 }
@@ -105,6 +122,23 @@ fn main() -> std::process::ExitCode {
         })
         .collect();
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// The first signal stops every process the tests started, then exits 130: the remaining trials
+/// could only fail. A second signal cuts the grace short.
+async fn stop_on_signals(mut signals: Signals) {
+    let first = signals.next().await;
+    eprintln!(
+        "\n{first}: stopping every process of the tests (SIGKILL in {} s; again: at once)",
+        GRACE.as_secs()
+    );
+    Registry::global()
+        .terminate(GRACE, async {
+            signals.next().await;
+        })
+        .await;
+    eprintln!("{first}: every process of the tests is stopped; exiting");
+    std::process::exit(130);
 }
 
 /// Whether libtest's name filter selects `name` (substring, or `--exact`, minus `--skip`).
