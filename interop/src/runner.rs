@@ -220,10 +220,14 @@ async fn run_cells(
             Err(err) => panic!("harness worker failed: {err}"),
         }
     }
-    // Cells still queued were never started: the run was interrupted.
+    // Cells still queued were never started: the run was interrupted. One that could not have
+    // run anyway says so.
     let left: Vec<(usize, Cell)> = queue.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default();
     for (index, cell) in left {
-        reports[index] = Some(not_run(&context, &cell, options, NOT_STARTED));
+        reports[index] = Some(match cell.unsupported() {
+            Some(why) => CellReport { status: Status::Unsupported, reason: Some(why), ..blank(&cell) },
+            None => not_run(&context, &cell, options, NOT_STARTED),
+        });
     }
     reports.into_iter().flatten().collect()
 }
