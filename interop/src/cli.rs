@@ -5,6 +5,7 @@ use crate::doctor::{ToolCheck, doctor};
 use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use crate::manifest::{Manifest, Role};
 use crate::plan::{Cell, Filter, OptOut, plan};
+use crate::process::{GRACE, Registry, Signals};
 use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
 use crate::results::{Partition, RunReport};
@@ -23,6 +24,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the harness itself could not do its job (bad manifest, unknown name, …).
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code: the run was interrupted (SIGINT, SIGTERM or SIGHUP alike: 128 + SIGINT's number, as
+/// a shell reports Ctrl-C), after its processes were stopped and its reports written.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Proves that clients in different languages deliver their messages byte for byte to servers.
 #[derive(Debug, Parser)]
@@ -139,6 +143,9 @@ pub struct RunArgs {
     /// Kill a client process (and its process group) still running after this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    /// When interrupted, give the run's processes this long between SIGTERM and SIGKILL.
+    #[arg(long, default_value_t = GRACE.as_secs(), value_name = "SECS")]
+    pub grace: u64,
     /// Put a recording relay between clients and server; keep each cell's wire transcript.
     #[arg(long)]
     pub record: bool,
@@ -159,6 +166,15 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
     // Absolute, so that repro commands work from any directory.
     let manifest_arg = cli.manifest.is_some().then_some(workspace.manifest.as_path());
     let manifest = Manifest::load(&workspace.manifest)?;
+    if !matches!(cli.command, Command::List | Command::Report { .. }) {
+        // Every other command starts processes: should this one die without cleaning up, the
+        // watchdog ends them.
+        if let Err(err) = Registry::global().start_watchdog() {
+            eprintln!(
+                "warning: cannot start the watchdog that ends the run's processes if interop dies: {err}"
+            );
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::List => {
@@ -275,6 +291,9 @@ async fn run_command(
     workspace: &Workspace,
     args: RunArgs,
 ) -> anyhow::Result<u8> {
+    // From here on SIGINT, SIGTERM and SIGHUP stop the run instead of killing interop outright.
+    let signals = Signals::listen().context("cannot catch SIGINT, SIGTERM and SIGHUP")?;
+    tokio::spawn(stop_on_signals(signals, std::time::Duration::from_secs(args.grace)));
     let cells = select(manifest, &args.selection)?;
     let known_path =
         args.known_failures.clone().unwrap_or_else(|| workspace.places.root.join(KNOWN_FAILURES_FILE));
@@ -304,12 +323,36 @@ async fn run_command(
     let report = crate::runner::run(manifest, cells, workspace.places.clone(), options, listener).await;
     print!("{}", terminal::summary(&report));
     write_outputs(&report, &args.outputs)?;
+    if report.interrupted {
+        // A partial run says nothing about the cells it did not run: the known-failures file stays.
+        return Ok(EXIT_INTERRUPTED);
+    }
     if args.update_known_failures {
         let updated = known.from_run(&report.cells);
         updated.save(&known_path)?;
         println!("wrote {} ({} entries)", known_path.display(), updated.entries.len());
     }
     Ok(if report.failed() { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// The first signal stops the run's processes (SIGTERM, `grace`, SIGKILL); the runner then
+/// winds down and the reports are written. A second signal cuts the grace short; one after the
+/// processes are gone leaves at once, without reports.
+async fn stop_on_signals(mut signals: Signals, grace: std::time::Duration) {
+    let first = signals.next().await;
+    eprintln!(
+        "\ninterop: {first}: stopping the run: SIGTERM to its processes, SIGKILL in {} s \
+         (Ctrl-C again: at once)",
+        grace.as_secs()
+    );
+    let hurry = async {
+        let second = signals.next().await;
+        eprintln!("interop: {second}: killing the run's processes now");
+    };
+    Registry::global().terminate(grace, hurry).await;
+    let last = signals.next().await;
+    eprintln!("interop: {last}: leaving without writing reports");
+    std::process::exit(EXIT_INTERRUPTED.into());
 }
 
 fn display_path(path: &Path, root: &Path) -> String {
@@ -371,6 +414,10 @@ pub fn list(manifest: &Manifest) -> String {
 
 /// Process entry point: maps errors and outcomes to exit codes.
 pub fn entry() -> ExitCode {
+    // A copy of interop started as the watchdog of another does only that.
+    if let Some(code) = crate::process::watchdog_main() {
+        return code;
+    }
     let cli = Cli::parse();
     match main(cli) {
         Ok(code) => ExitCode::from(code),

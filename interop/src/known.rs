@@ -98,7 +98,11 @@ impl KnownFailures {
                     entry.cell, entry.why
                 ));
             }
-            Status::Known | Status::UnexpectedPass | Status::Unsupported | Status::Skipped => {}
+            Status::Known
+            | Status::UnexpectedPass
+            | Status::Unsupported
+            | Status::Skipped
+            | Status::NotRun => {}
         }
     }
 

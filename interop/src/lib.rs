@@ -5,7 +5,8 @@
 //! - [`pattern`]: the name globs that select cells and match known failures; suggestions.
 //! - [`plan`]: the cells (server × client × case) a run covers, `--skip` and `INTEROP_SKIP`.
 //! - [`build`]: building implementations when their inputs changed.
-//! - [`process`]: child processes in their own process groups, with timeouts.
+//! - [`process`]: child processes in their own process groups, with timeouts; the registry that
+//!   ends them all on an interruption, and the watchdog that does if the harness dies.
 //! - [`run`]: preparing a run, and one attempt of a cell (server, clients, checks) as data.
 //! - [`relay`]: the recording relay behind `--record` (wire transcripts).
 //! - [`check`]: the byte-exact delivery assertions and byte diffs.

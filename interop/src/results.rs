@@ -21,6 +21,11 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// Which partition of a split run this is, when it is one.
     pub partition: Option<Partition>,
+    /// The run was interrupted (SIGINT, SIGTERM, SIGHUP): cells it did not finish are `not-run`,
+    /// and the run fails. Absent in reports written before it existed, which were never
+    /// interrupted.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Every tool the run's implementations need, with the version found.
     pub toolchains: Vec<Toolchain>,
     /// What happened to each implementation's build.
@@ -128,12 +133,16 @@ pub enum Status {
     Unsupported,
     /// Not run: its server or client was left out on purpose (`INTEROP_SKIP`). Never a pass.
     Skipped,
+    /// The run was interrupted before the cell ran, or while it ran: fails the run. Only an
+    /// interrupted run has such cells, so it is not in [`Status::ALL`] (see
+    /// [`RunReport::statuses`]).
+    NotRun,
 }
 
 impl Status {
     /// Whether this status makes the run fail.
     pub fn fails_run(self) -> bool {
-        matches!(self, Status::Fail | Status::UnexpectedPass)
+        matches!(self, Status::Fail | Status::UnexpectedPass | Status::NotRun)
     }
 
     /// Short mark used in matrices.
@@ -146,10 +155,11 @@ impl Status {
             Status::UnexpectedPass => "XPASS",
             Status::Unsupported => "n/a",
             Status::Skipped => "skip",
+            Status::NotRun => "NORUN",
         }
     }
 
-    /// Every status, in the order summaries list them.
+    /// Every status a finished run gives its cells, in the order summaries list them.
     pub const ALL: [Status; 7] = [
         Status::Pass,
         Status::Fail,
@@ -170,6 +180,7 @@ impl Status {
             Status::UnexpectedPass => "unexpected-pass",
             Status::Unsupported => "unsupported",
             Status::Skipped => "skipped",
+            Status::NotRun => "not-run",
         }
     }
 }
@@ -301,9 +312,16 @@ impl RunReport {
         self.cells.iter().filter(|c| c.status == status).count()
     }
 
-    /// Whether the run as a whole failed.
+    /// Whether the run as a whole failed. An interrupted run always has.
     pub fn failed(&self) -> bool {
-        self.cells.iter().any(|c| c.status.fails_run()) || self.cells.is_empty()
+        self.interrupted || self.cells.iter().any(|c| c.status.fails_run()) || self.cells.is_empty()
+    }
+
+    /// The statuses reports list: [`Status::ALL`], then [`Status::NotRun`] if any cell has it (so
+    /// a run that was not interrupted reads as it always did).
+    pub fn statuses(&self) -> Vec<Status> {
+        let not_run = self.cells.iter().any(|c| c.status == Status::NotRun);
+        Status::ALL.into_iter().chain(not_run.then_some(Status::NotRun)).collect()
     }
 
     /// Merges reports (e.g. CI partitions'), each with a label naming it in errors (its file).
@@ -345,6 +363,7 @@ impl RunReport {
             };
             all.started_unix_ms = all.started_unix_ms.min(report.started_unix_ms);
             all.duration_ms = all.duration_ms.max(report.duration_ms);
+            all.interrupted |= report.interrupted;
             for tool in report.toolchains {
                 if !all.toolchains.iter().any(|t| t.name == tool.name) {
                     all.toolchains.push(tool);
@@ -365,9 +384,11 @@ impl RunReport {
         Ok(merged)
     }
 
-    /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`.
+    /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`; an
+    /// interrupted run adds its `not-run` count and ends with `, INTERRUPTED`.
     pub fn summary_line(&self) -> String {
-        let parts: Vec<String> = Status::ALL
+        let parts: Vec<String> = self
+            .statuses()
             .iter()
             .map(|s| match s {
                 Status::Pass => format!("{} passed", self.count(*s)),
@@ -375,7 +396,8 @@ impl RunReport {
                 other => format!("{} {}", self.count(*other), other.name()),
             })
             .collect();
-        format!("{} ({} cells)", parts.join(", "), self.cells.len())
+        let interrupted = if self.interrupted { ", INTERRUPTED" } else { "" };
+        format!("{} ({} cells){interrupted}", parts.join(", "), self.cells.len())
     }
 }
 
@@ -447,6 +469,40 @@ fn check_partitions(reports: &[(String, RunReport)]) -> Result<(), MergeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_status(status: Status) -> CellReport {
+        CellReport { status, ..cell("s/c/hello") }
+    }
+
+    #[test]
+    fn an_interrupted_run_never_looks_green() {
+        let mut report = RunReport { cells: vec![with_status(Status::Pass)], ..RunReport::default() };
+        assert!(!report.failed());
+        assert_eq!(report.statuses(), Status::ALL, "no not-run column when nothing was cut");
+        report.interrupted = true;
+        assert!(report.failed(), "even when every cell that ran passed");
+        report.cells.push(CellReport { status: Status::NotRun, ..cell("s/c/utf8") });
+        assert!(Status::NotRun.fails_run());
+        assert_eq!(report.statuses().last(), Some(&Status::NotRun));
+        assert!(
+            report.summary_line().ends_with(", 1 not-run (2 cells), INTERRUPTED"),
+            "{}",
+            report.summary_line()
+        );
+        let other = RunReport { cells: vec![cell("s/c/other")], ..RunReport::default() };
+        let merged = RunReport::merge(vec![("a.json".into(), report), ("b.json".into(), other)]).unwrap();
+        assert!(merged.interrupted, "merging keeps the mark");
+    }
+
+    #[test]
+    fn reports_from_before_interruptions_existed_still_parse() {
+        let json = r#"{"schema":"interop-report/1","started_unix_ms":0,"duration_ms":0,"partition":null,
+                       "toolchains":[],"builds":[],"cells":[]}"#;
+        let report: RunReport = serde_json::from_str(json).unwrap();
+        assert!(!report.interrupted);
+        let json = serde_json::to_string(&RunReport { interrupted: true, ..RunReport::default() }).unwrap();
+        assert!(json.contains(r#""interrupted":true"#), "{json}");
+    }
 
     fn cell(name: &str) -> CellReport {
         let parts: Vec<&str> = name.split('/').collect();

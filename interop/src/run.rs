@@ -8,7 +8,9 @@ use crate::check::check_delivery;
 use crate::doctor::{ToolCheck, check_tool};
 use crate::manifest::{Implementation, Manifest, Placeholders};
 use crate::plan::Cell;
-use crate::process::{CommandSpec, Output, drain, run_to_end, signal_group, wait_or_kill};
+use crate::process::{
+    CommandSpec, GroupChild, Output, Registry, drain, run_to_end, signal_group, wait_or_kill,
+};
 use crate::relay::{self, Recorded, Relay, Toxic};
 use crate::results::{Attempt, ProcessLog};
 use crate::runner::EventKind;
@@ -651,40 +653,42 @@ fn expect_client_error(out: &Output, code: i32, meaning: &str, needle: Option<&s
 }
 
 /// A Unix socket path for one attempt: short (paths hold at most 107 bytes) and unique, in the
-/// temporary directory; removed when dropped. The `unix-long-path` case gets one that is too long.
+/// temporary directory; removed when dropped, and registered meanwhile so that an interrupted or
+/// killed run removes it too. The `unix-long-path` case gets one that is too long.
 struct UnixPath {
     path: PathBuf,
 }
 
 impl UnixPath {
     fn new() -> UnixPath {
+        let path = Self::unique();
+        Registry::global().track_file(&path);
+        UnixPath { path }
+    }
+
+    /// A fresh path; nothing is created there.
+    fn unique() -> PathBuf {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        UnixPath { path: std::env::temp_dir().join(format!("interop-{}-{n}.sock", std::process::id())) }
+        std::env::temp_dir().join(format!("interop-{}-{n}.sock", std::process::id()))
     }
 
     fn for_repro(cell: &Cell) -> PathBuf {
-        if cell.case.transport == Transport::Unix {
-            let mut path = UnixPath::new();
-            std::mem::take(&mut path.path)
-        } else {
-            PathBuf::new()
-        }
+        if cell.case.transport == Transport::Unix { Self::unique() } else { PathBuf::new() }
     }
 }
 
 impl Drop for UnixPath {
     fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        let _ = std::fs::remove_file(&self.path);
+        Registry::global().forget_file(&self.path);
     }
 }
 
 /// A running server process, its address once it said where it listens.
 struct Server {
-    child: tokio::process::Child,
+    child: GroupChild,
     spec: CommandSpec,
     /// Its TCP or UDP address; `None` for Unix sockets.
     addr: Option<SocketAddr>,
@@ -712,8 +716,8 @@ impl Server {
         let spec = context.server_command(cell, port, path);
         let mut child =
             spec.spawn().map_err(|err| format!("cannot start server `{}`: {err}", spec.shell()))?;
-        let stderr = drain(child.stderr.take());
-        let stdout = child.stdout.take().ok_or("harness: server stdout not captured")?;
+        let stderr = drain(child.take_stderr());
+        let stdout = child.take_stdout().ok_or("harness: server stdout not captured")?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(SERVER_START_TIMEOUT, lines.next_line()).await;
         let problem = match first {

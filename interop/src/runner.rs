@@ -1,6 +1,10 @@
 //! A whole run: prepare, then every cell with its attempts (retries, repeats), known failures
 //! applied, `-j N` at a time. It reports progress as [`RunEvent`]s and returns a
 //! [`RunReport`]; it never prints.
+//!
+//! Once the process's [`Registry`] is interrupted (its processes are being stopped), no cell and
+//! no attempt starts; cells that did not run, or did not finish, are `not-run`, and the report is
+//! marked interrupted.
 
 use crate::build::BuildStatus;
 use crate::cases::CaseKind;
@@ -8,6 +12,7 @@ use crate::doctor::ToolCheck;
 use crate::known::KnownFailures;
 use crate::manifest::{Manifest, Placeholders};
 use crate::plan::Cell;
+use crate::process::{Phase, Registry};
 use crate::results::{Attempt, BuildRecord, CellReport, Partition, RunReport, SCHEMA, Status, Toolchain};
 use crate::run::{Context, millis, prepare};
 use std::sync::Arc;
@@ -148,6 +153,7 @@ pub async fn run(
             .collect(),
         builds: context.builds.iter().map(|(name, status)| build_record(name, status)).collect(),
         cells,
+        interrupted: Registry::global().interrupted(),
     };
     emit(EventKind::RunFinished(Arc::new(report.clone())));
     report
@@ -181,13 +187,23 @@ async fn run_cells(
             let (context, queue, on, options) = (context.clone(), queue.clone(), on.clone(), options.clone());
             tokio::spawn(async move {
                 let mut done = Vec::new();
-                loop {
+                let registry = Registry::global();
+                while !registry.interrupted() {
                     // The lock is held only to pop; a poisoned lock means another worker panicked.
                     let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                     let Some((index, cell)) = next else { break };
                     let emit = |kind| on(RunEvent { elapsed: started.elapsed(), kind });
                     emit(EventKind::CellStarted { name: cell.name() });
-                    let report = run_cell(&context, &cell, &options, &emit).await;
+                    // An interrupted cell ends when its processes are killed; should it hang on
+                    // anything else, it is given up (dropping it kills and removes what it holds).
+                    let give_up = async {
+                        registry.reached(Phase::Stopped).await;
+                        tokio::time::sleep(WRAP_UP).await;
+                    };
+                    let report = tokio::select! {
+                        report = run_cell(&context, &cell, &options, &emit) => report,
+                        () = give_up => not_run(&context, &cell, &options, INTERRUPTED_WHILE_RUNNING),
+                    };
                     emit(EventKind::CellFinished(Arc::new(report.clone())));
                     done.push((index, report));
                 }
@@ -207,7 +223,55 @@ async fn run_cells(
             Err(err) => panic!("harness worker failed: {err}"),
         }
     }
+    // Cells still queued were never started: the run was interrupted. One that could not have
+    // run anyway says so.
+    let left: Vec<(usize, Cell)> = queue.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default();
+    for (index, cell) in left {
+        reports[index] = Some(match cell.unsupported() {
+            Some(why) => CellReport { status: Status::Unsupported, reason: Some(why), ..blank(&cell) },
+            None => not_run(&context, &cell, options, NOT_STARTED),
+        });
+    }
     reports.into_iter().flatten().collect()
+}
+
+/// How long a cell may take to end after every process of an interrupted run was killed.
+const WRAP_UP: Duration = Duration::from_secs(5);
+
+/// The reason of a cell an interrupted run never started.
+const NOT_STARTED: &str = "not run: the run was interrupted before this cell started";
+
+/// The reason of a cell an interrupted run cut short.
+const INTERRUPTED_WHILE_RUNNING: &str =
+    "not run: the run was interrupted while this cell ran; its attempts were cut short and prove nothing";
+
+/// The report of a cell the interrupted run did not run (or not to its end).
+fn not_run(context: &Context, cell: &Cell, options: &RunOptions, reason: &str) -> CellReport {
+    CellReport {
+        status: Status::NotRun,
+        reason: Some(reason.into()),
+        repro: context.repro(cell, options.manifest.as_deref()),
+        ..blank(cell)
+    }
+}
+
+/// A cell's report before it ran.
+fn blank(cell: &Cell) -> CellReport {
+    CellReport {
+        name: cell.name(),
+        server: cell.server.name.clone(),
+        client: cell.client.name.clone(),
+        case: cell.case.name.into(),
+        spec: cell.case.spec.into(),
+        mode: cell.case.mode.as_str().into(),
+        status: Status::Pass,
+        reason: None,
+        known: None,
+        duration_ms: 0,
+        flake_rate: None,
+        attempts: Vec::new(),
+        repro: Vec::new(),
+    }
 }
 
 /// A rough cost of running `cell`, for scheduling.
@@ -222,28 +286,15 @@ fn cost(cell: &Cell) -> (usize, usize) {
     (weight, bytes)
 }
 
-/// Runs one cell: its attempts, then its final status with known failures applied.
+/// Runs one cell: its attempts, then its final status with known failures applied; `not-run` if
+/// the process's [`Registry`] was interrupted before it ended.
 pub async fn run_cell(
     context: &Context,
     cell: &Cell,
     options: &RunOptions,
     emit: &(dyn Fn(EventKind) + Sync),
 ) -> CellReport {
-    let mut report = CellReport {
-        name: cell.name(),
-        server: cell.server.name.clone(),
-        client: cell.client.name.clone(),
-        case: cell.case.name.into(),
-        spec: cell.case.spec.into(),
-        mode: cell.case.mode.as_str().into(),
-        status: Status::Pass,
-        reason: None,
-        known: None,
-        duration_ms: 0,
-        flake_rate: None,
-        attempts: Vec::new(),
-        repro: Vec::new(),
-    };
+    let mut report = blank(cell);
     if let Some(why) = cell.unsupported() {
         report.status = Status::Unsupported;
         report.reason = Some(why);
@@ -260,7 +311,11 @@ pub async fn run_cell(
     // Retrying cannot fix a missing tool or a failed build.
     let retries = if context.blocked(cell).is_some() { 0 } else { options.retries };
     let limit = if repeat > 1 { repeat } else { 1 + retries };
+    let registry = Registry::global();
     for number in 1..=limit {
+        if registry.interrupted() {
+            break;
+        }
         let attempt = context.attempt(cell, options.record, options.client_timeout).await;
         emit(EventKind::AttemptFinished { name: report.name.clone(), number, passed: attempt.passed });
         let passed = attempt.passed;
@@ -270,6 +325,12 @@ pub async fn run_cell(
         }
     }
     report.duration_ms = millis(started.elapsed());
+    if registry.interrupted() {
+        // Attempts cut short by the interruption failed for that reason alone.
+        report.status = Status::NotRun;
+        report.reason = Some(INTERRUPTED_WHILE_RUNNING.into());
+        return report;
+    }
     let (status, reason) = verdict(&report.attempts);
     report.status = status;
     report.reason = reason;

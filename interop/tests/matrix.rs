@@ -8,11 +8,16 @@
 //!
 //! A filter (`cargo test -p interop -- FILTER`) keeps the output to the cells it selects: only
 //! their implementations are checked and built, and nothing is printed about the others.
+//!
+//! SIGINT, SIGTERM or SIGHUP stop every process the tests started (SIGTERM, a grace, SIGKILL; a
+//! second signal cuts the grace short) and exit 130; if this binary is killed outright, its
+//! watchdog does the same (see `interop::process`).
 
 use interop::Workspace;
 use interop::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use interop::manifest::Manifest;
 use interop::plan::{Cell, Filter, OptOut, plan};
+use interop::process::{GRACE, Registry, Signals};
 use interop::report::terminal;
 use interop::results::Status;
 use interop::run::prepare;
@@ -21,6 +26,10 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::sync::Arc;
 
 fn main() -> std::process::ExitCode {
+    // The watchdog started below is a copy of this binary, and does only that.
+    if let Some(code) = interop::process::watchdog_main() {
+        return code;
+    }
     let mut args = Arguments::from_args();
     // Most cells spend their time waiting (on sockets, timeouts, process start-up), so run twice
     // as many at once as there are cores unless told otherwise (`-- --test-threads N`).
@@ -52,6 +61,14 @@ fn main() -> std::process::ExitCode {
 
     // Build only what the selected, runnable cells need; a filtered run stays quick.
     let runtime = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
+    if let Err(err) = Registry::global().start_watchdog() {
+        eprintln!("warning: cannot start the watchdog that ends the tests' processes if this dies: {err}");
+    }
+    let signals = {
+        let _inside = runtime.enter();
+        Signals::listen().expect("catch SIGINT, SIGTERM and SIGHUP")
+    };
+    runtime.spawn(stop_on_signals(signals));
     let wanted: Vec<Cell> = cells
         .iter()
         .filter(|c| {
@@ -107,14 +124,33 @@ fn main() -> std::process::ExitCode {
                         );
                         Ok(())
                     }
-                    Status::Fail | Status::UnexpectedPass | Status::Unsupported | Status::Skipped => {
-                        Err(Failed::from(terminal::problem_text(&report)))
-                    }
+                    Status::Fail
+                    | Status::UnexpectedPass
+                    | Status::Unsupported
+                    | Status::Skipped
+                    | Status::NotRun => Err(Failed::from(terminal::problem_text(&report))),
                 }
             })
         })
         .collect();
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// The first signal stops every process the tests started, then exits 130: the remaining trials
+/// could only fail. A second signal cuts the grace short.
+async fn stop_on_signals(mut signals: Signals) {
+    let first = signals.next().await;
+    eprintln!(
+        "\n{first}: stopping every process of the tests (SIGKILL in {} s; again: at once)",
+        GRACE.as_secs()
+    );
+    Registry::global()
+        .terminate(GRACE, async {
+            signals.next().await;
+        })
+        .await;
+    eprintln!("{first}: every process of the tests is stopped; exiting");
+    std::process::exit(130);
 }
 
 /// Whether libtest's name filter selects `name` (substring, or `--exact`, minus `--skip`).

@@ -4,13 +4,13 @@
 
 use interop::Workspace;
 use interop::manifest::Manifest;
-use interop::process::{CommandSpec, run_to_end, signal_group, wait_or_kill};
+use interop::process::{CommandSpec, GroupChild, run_to_end, signal_group, wait_or_kill};
 use interop::run::{command, prepare_implementations};
 use nix::sys::signal::Signal;
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout};
+use tokio::process::ChildStdout;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -37,9 +37,9 @@ fn spec(argv: &[&str]) -> CommandSpec {
 }
 
 /// Starts a server and reads its `listening on <ip>:<port>` line.
-async fn start(spec: &CommandSpec) -> (Child, Lines<BufReader<ChildStdout>>, String) {
+async fn start(spec: &CommandSpec) -> (GroupChild, Lines<BufReader<ChildStdout>>, String) {
     let mut child = spec.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.take_stdout().unwrap()).lines();
     let first = tokio::time::timeout(LIMIT, lines.next_line()).await.unwrap().unwrap().unwrap();
     let port = first.strip_prefix("listening on ").and_then(|a| a.rsplit_once(':')).unwrap().1.to_string();
     (child, lines, port)
@@ -49,7 +49,7 @@ async fn next(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
     tokio::time::timeout(LIMIT, lines.next_line()).await.unwrap().unwrap().unwrap_or_default()
 }
 
-async fn stop(mut server: Child) {
+async fn stop(mut server: GroupChild) {
     signal_group(&server, Signal::SIGTERM);
     wait_or_kill(&mut server, Duration::from_secs(10)).await;
     signal_group(&server, Signal::SIGKILL);

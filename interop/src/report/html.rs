@@ -38,6 +38,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.4re
 .st-known{background:#fdeccb;color:#7a4f00;border-color:#f0c674}.st-flaky{background:#eadcf8;color:#5b2691;border-color:#c9a8ee}
 .st-unexpected-pass{background:repeating-linear-gradient(135deg,#fbd5d5 0 5px,#fff 5px 10px);color:#a4161a;border:1px dashed #e5484d}
 .st-unsupported,.st-skipped{background:#f1f1f1;color:#8a8f96;border-color:#e2e2e2}
+.st-not-run{background:#fff;color:#a4161a;border:1px dashed #a4161a}
 .matrix td,.matrix th{border:1px solid var(--line);text-align:center}.matrix th:first-child{text-align:left;position:sticky;left:0;background:#fff}
 .matrix thead th:first-child{font-size:.8rem;font-weight:400}.matrix a.st:hover,.problems a.st:hover{outline:2px solid #0b5cad}
 .legend{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;padding:0;list-style:none}
@@ -67,7 +68,7 @@ document.addEventListener('keydown',function(e){var c=document.querySelector('.c
 pub fn render(report: &RunReport) -> String {
     let ids = Ids::new(report);
     let mut out = String::with_capacity(64 * 1024);
-    let verdict = if report.failed() { "FAILED" } else { "PASSED" };
+    let verdict = verdict(report);
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -128,6 +129,15 @@ fn unique_id(used: &mut HashSet<String>, prefix: &str, name: &str) -> String {
     id
 }
 
+/// `INTERRUPTED`, `FAILED` or `PASSED`.
+fn verdict(report: &RunReport) -> &'static str {
+    match (report.interrupted, report.failed()) {
+        (true, _) => "INTERRUPTED",
+        (false, true) => "FAILED",
+        (false, false) => "PASSED",
+    }
+}
+
 fn header(out: &mut String, report: &RunReport) {
     let failed = report.failed();
     let _ = write!(
@@ -135,7 +145,7 @@ fn header(out: &mut String, report: &RunReport) {
         "<header id=\"top\">\n<h1>interop run <span class=\"verdict {}\">{}</span></h1>\n<dl>\n\
          <dt>started</dt><dd>{}</dd>\n<dt>duration</dt><dd>{}</dd>\n",
         if failed { "bad" } else { "good" },
-        if failed { "FAILED" } else { "PASSED" },
+        verdict(report),
         utc(report.started_unix_ms),
         duration(report.duration_ms),
     );
@@ -240,12 +250,13 @@ fn describe(status: Status) -> &'static str {
         Status::UnexpectedPass => "passed although known to fail; fails the run",
         Status::Unsupported => "the server or client does not support the case",
         Status::Skipped => "its server or client is left out on purpose (INTEROP_SKIP); not run",
+        Status::NotRun => "the run was interrupted before it ran or while it ran; fails the run",
     }
 }
 
 fn legend(out: &mut String, report: &RunReport) {
     out.push_str("<section id=\"legend\">\n<h2>Matrices</h2>\n<ul class=\"legend\">\n");
-    for status in Status::ALL {
+    for status in report.statuses() {
         let _ = writeln!(
             out,
             "<li><span class=\"st st-{}\">{}</span> {} {} <span class=\"muted\">({})</span></li>",
@@ -672,7 +683,7 @@ mod tests {
                 attempt(true, None, "sent 21 bytes", b"Hello SocketServer!!!"),
                 attempt(true, None, "sent 21 bytes", b"Hello SocketServer!!!"),
             ],
-            Status::Unsupported | Status::Skipped => vec![],
+            Status::Unsupported | Status::Skipped | Status::NotRun => vec![],
         };
         CellReport {
             name: name.clone(),
@@ -754,6 +765,7 @@ mod tests {
             started_unix_ms: 1_774_094_400_123,
             duration_ms: 83_400,
             partition: Some(crate::results::Partition { index: 2, count: 3 }),
+            interrupted: false,
             toolchains: vec![
                 Toolchain {
                     name: "cargo".into(),

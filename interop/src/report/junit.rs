@@ -17,6 +17,19 @@ pub fn render(report: &RunReport) -> String {
         suite.add_test_cases(cells.map(test_case));
         junit.add_test_suite(suite);
     }
+    if report.interrupted {
+        // Skipped not-run cells alone would leave the file green: an interrupted run is an error.
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_type("interrupted");
+        status.set_message(format!(
+            "the run was interrupted: {} of {} cells did not run or did not finish",
+            report.count(Status::NotRun),
+            report.cells.len()
+        ));
+        let mut suite = TestSuite::new("interop");
+        suite.add_test_case(TestCase::new("interrupted", status));
+        junit.add_test_suite(suite);
+    }
     junit.to_string().unwrap_or_default()
 }
 
@@ -43,7 +56,7 @@ fn test_case(cell: &CellReport) -> TestCase {
             status.set_description(format!("{reason}\n\nreproduce by hand:\n{}", cell.repro.join("\n")));
             status
         }
-        Status::Known | Status::Unsupported | Status::Skipped => {
+        Status::Known | Status::Unsupported | Status::Skipped | Status::NotRun => {
             let mut status = TestCaseStatus::skipped();
             status.set_type(cell.status.name());
             let why = cell.known.as_ref().map(|k| format!(" ({})", k.why)).unwrap_or_default();

@@ -13,6 +13,7 @@ fn mark(status: Status) -> &'static str {
         Status::UnexpectedPass => "⚠️ XPASS",
         Status::Unsupported => "➖",
         Status::Skipped => "⏭️ skip",
+        Status::NotRun => "⏹️ not run",
     }
 }
 
@@ -24,7 +25,11 @@ fn inline(text: &str) -> String {
 /// The report as Markdown.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
-    let verdict = if report.failed() { "❌ failed" } else { "✅ passed" };
+    let verdict = match (report.interrupted, report.failed()) {
+        (true, _) => "⏹️ interrupted",
+        (false, true) => "❌ failed",
+        (false, false) => "✅ passed",
+    };
     let _ = writeln!(out, "## interop: {verdict}\n\n{}\n", report.summary_line());
     for (server, clients, cases) in super::grid(report) {
         let _ = writeln!(out, "### {}\n", inline(server));

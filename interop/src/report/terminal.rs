@@ -132,6 +132,7 @@ fn style(status: Status) -> Style {
         Status::Known => Style::new().yellow(),
         Status::Flaky => Style::new().magenta(),
         Status::Unsupported | Status::Skipped => Style::new().dim(),
+        Status::NotRun => Style::new().red(),
     }
 }
 
@@ -161,7 +162,7 @@ pub fn summary(report: &RunReport) -> String {
         }
     }
     let legend =
-        Status::ALL.iter().map(|s| format!("{} {}", s.mark(), s.name())).collect::<Vec<_>>().join(", ");
+        report.statuses().iter().map(|s| format!("{} {}", s.mark(), s.name())).collect::<Vec<_>>().join(", ");
     let _ = writeln!(out, "({legend})");
     for cell in &report.cells {
         match cell.status {
@@ -176,8 +177,17 @@ pub fn summary(report: &RunReport) -> String {
                 let why = cell.known.as_ref().map_or("", |k| k.why.as_str());
                 let _ = writeln!(out, "\n{} {}: {why}", style(cell.status).apply_to("known"), cell.name);
             }
-            Status::Pass | Status::Unsupported | Status::Skipped => {}
+            Status::Pass | Status::Unsupported | Status::Skipped | Status::NotRun => {}
         }
+    }
+    if report.interrupted {
+        let not_run = report.count(Status::NotRun);
+        let _ = writeln!(
+            out,
+            "\n{} the run was interrupted: {not_run} of {} cells did not run or did not finish",
+            style(Status::Fail).apply_to("INTERRUPTED"),
+            report.cells.len()
+        );
     }
     let line = report.summary_line();
     let _ = writeln!(
