@@ -1,14 +1,17 @@
 //! The terminal reporter. While running: a progress bar on an interactive terminal (indicatif),
-//! plain lines otherwise (pipes, CI). At the end: one matrix per server (rows clients, columns
-//! cases), then every problem with its reason, the tail of the processes' stderr, the transcript
-//! when recorded, and the repro commands. Colour only on a TTY, and never with `NO_COLOR`.
+//! plain lines otherwise (pipes, CI). At the end: one table per server (rows cases, columns
+//! clients), then every problem with its reason, the tail of the processes' stderr, the transcript
+//! when recorded, and the repro commands, all bounded (see [`super::bounded`]); then one line per
+//! known-failure entry, and last the counts and the failing cells' names. Colour only on a TTY, and
+//! never with `NO_COLOR`.
 
+use super::bounded::{self, Bounded, Limit};
 use crate::build::BuildStatus;
 use crate::results::{CellReport, RunReport, Status};
 use crate::runner::{EventKind, RunEvent};
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::fmt::Write as _;
+use std::fmt;
 use std::io::IsTerminal as _;
 
 /// How the terminal is used.
@@ -115,8 +118,12 @@ pub fn build_line(name: &str, status: &BuildStatus) -> String {
 }
 
 fn progress_line(cell: &CellReport) -> String {
-    let attempts =
-        if cell.attempts.len() > 1 { format!(", {} attempts", cell.attempts.len()) } else { String::new() };
+    // An unsteady cell (`--repeat`) shows its flake rate as soon as it is known.
+    let attempts = match super::flake_rate(cell) {
+        Some(rate) => format!(", {rate}"),
+        None if cell.attempts.len() > 1 => format!(", {} attempts", cell.attempts.len()),
+        None => String::new(),
+    };
     format!(
         "{:<5} {} ({} ms{attempts})",
         style(cell.status).apply_to(cell.status.mark()),
@@ -135,112 +142,197 @@ fn style(status: Status) -> Style {
     }
 }
 
-/// The final report: matrices, problems, summary line.
+/// Lines of a green run stay within this many columns (wider only for problems' own text).
+pub const WIDTH: usize = 100;
+
+/// Failing cells named in the last line before "… and N more".
+const NAMED: usize = 5;
+
+/// The final report: one table per server (cases down, clients across), a legend, the problems
+/// (each with its bounded reason and repro), one line per known-failure entry, and a last line with
+/// the counts, the duration and the failing cells' names.
 pub fn summary(report: &RunReport) -> String {
     let mut out = String::new();
-    for (server, clients, cases) in super::grid(report) {
-        let first = clients.iter().map(|c| c.len()).max().unwrap_or(0).max(server.len());
-        let _ = write!(out, "\n{server:<first$}");
-        for case in &cases {
-            let _ = write!(out, "  {case}");
-        }
-        out.push('\n');
-        for client in &clients {
-            let _ = write!(out, "{client:<first$}");
-            for case in &cases {
-                let (mark, status) = super::cell(report, server, client, case)
-                    .map_or(("", Status::Unsupported), |c| (c.status.mark(), c.status));
-                // Pad before styling: escape codes have no width.
-                let _ = write!(
-                    out,
-                    "  {}",
-                    style(status).apply_to(format!("{mark:<width$}", width = case.len()))
-                );
-            }
-            out.push('\n');
-        }
-    }
-    let legend =
-        Status::ALL.iter().map(|s| format!("{} {}", s.mark(), s.name())).collect::<Vec<_>>().join(", ");
-    let _ = writeln!(out, "({legend})");
-    for cell in &report.cells {
-        match cell.status {
-            Status::Fail | Status::UnexpectedPass => problem(&mut out, cell),
-            Status::Flaky => {
-                let rate =
-                    cell.flake_rate.map(|r| format!(" (flake rate {:.0}%)", r * 100.0)).unwrap_or_default();
-                let _ = writeln!(out, "\n{} {}{rate}", style(cell.status).apply_to("FLAKY"), cell.name);
-                let _ = writeln!(out, "{}", indent(cell.reason.as_deref().unwrap_or(""), 4));
-            }
-            Status::Known => {
-                let why = cell.known.as_ref().map_or("", |k| k.why.as_str());
-                let _ = writeln!(out, "\n{} {}: {why}", style(cell.status).apply_to("known"), cell.name);
-            }
-            Status::Pass | Status::Unsupported => {}
-        }
-    }
-    let line = report.summary_line();
-    let _ = writeln!(
-        out,
-        "\n{}",
-        if report.failed() { style(Status::Fail).apply_to(line) } else { style(Status::Pass).apply_to(line) }
-    );
+    write_summary(&mut out, report).expect("a String accepts every write");
     out
 }
 
-/// What the terminal shows for a failed cell: reason, stderr tails, transcript, repro.
+/// [`summary`], written to `out`.
+pub fn write_summary(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
+    for (server, clients, cases) in super::grid(report) {
+        table(out, report, server, &clients, &cases)?;
+    }
+    legend(out, report)?;
+    for cell in super::problems(report) {
+        problem(out, cell)?;
+    }
+    known(out, report)?;
+    writeln!(out, "\n{}", last_line(report))
+}
+
+/// One server's table: a row per case, a column per client.
+fn table(
+    out: &mut impl fmt::Write,
+    report: &RunReport,
+    server: &str,
+    clients: &[&str],
+    cases: &[&str],
+) -> fmt::Result {
+    let first = cases.iter().map(|c| c.chars().count()).max().unwrap_or(0).max(server.chars().count());
+    // Wide enough for the longest mark ("known", "flaky", "XPASS").
+    let widths: Vec<usize> = clients.iter().map(|c| c.chars().count().max(5)).collect();
+    write!(out, "\n{}{}", Style::new().bold().apply_to(server), " ".repeat(first - server.chars().count()))?;
+    for (i, (client, width)) in clients.iter().zip(&widths).enumerate() {
+        // The last column is not padded: no trailing blanks.
+        let width = if i + 1 == clients.len() { 0 } else { *width };
+        write!(out, "  {client:<width$}")?;
+    }
+    writeln!(out)?;
+    for case in cases {
+        write!(out, "{case:<first$}")?;
+        for (i, (client, width)) in clients.iter().zip(&widths).enumerate() {
+            let width = if i + 1 == clients.len() { 0 } else { *width };
+            let (mark, status) = super::cell(report, server, client, case)
+                .map_or(("·", Status::Unsupported), |c| (c.status.mark(), c.status));
+            // Pad before styling: escape codes have no width.
+            write!(out, "  {}", style(status).apply_to(format!("{mark:<width$}")))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// What each mark in the tables means, for the statuses that occur; wrapped at [`WIDTH`].
+fn legend(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
+    let items: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| report.count(**s) > 0)
+        .map(|s| format!("{} = {}", s.mark(), super::meaning(*s)))
+        .collect();
+    let mut line = String::new();
+    for item in items {
+        if !line.is_empty() && line.chars().count() + 3 + item.chars().count() > WIDTH {
+            writeln!(out, "{line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push_str(" · ");
+        }
+        line.push_str(&item);
+    }
+    if !line.is_empty() {
+        writeln!(out, "\n{line}")?;
+    }
+    Ok(())
+}
+
+/// One line per known-failure entry: how many cells it covered, its pattern and why.
+fn known(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
+    let entries = super::known_entries(report);
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let cells = report.count(Status::Known);
+    writeln!(
+        out,
+        "\n{} ({cells} cells, {} entries):",
+        style(Status::Known).apply_to("known failures"),
+        entries.len()
+    )?;
+    let digits = entries.iter().map(|(_, n)| n.to_string().len()).max().unwrap_or(1);
+    for (entry, n) in entries {
+        let line = format!("  {n:>digits$} × {}: {}", entry.cell, entry.why);
+        writeln!(out, "{}", bounded::truncate(&line, WIDTH))?;
+    }
+    Ok(())
+}
+
+/// `FAILED 3 failed, 402 passed, 50 known, 25 unsupported (480 cells) in 131.2 s: a/b/c, …`
+pub fn last_line(report: &RunReport) -> String {
+    let failing: Vec<&str> =
+        report.cells.iter().filter(|c| c.status.fails_run()).map(|c| c.name.as_str()).collect();
+    let verdict = if report.failed() { "FAILED" } else { "PASSED" };
+    let mut line =
+        format!("{verdict} {} in {:.1} s", super::counts(report), report.duration_ms as f64 / 1000.0);
+    if !failing.is_empty() {
+        line.push_str(": ");
+        line.push_str(&bounded::list(&failing, NAMED));
+    }
+    let status = if report.failed() { Status::Fail } else { Status::Pass };
+    style(status).apply_to(line).to_string()
+}
+
+/// A cell in one line of at most [`WIDTH`] columns, for a cell that needs no detail: `name: known
+/// (tutorial-server/*/large*: one recv(1024) is …)`, `name: flaky (flake rate 20%, …): reason`.
+pub fn one_line(cell: &CellReport) -> String {
+    let first = cell.reason.as_deref().and_then(|r| r.lines().next()).unwrap_or("");
+    let line = match (&cell.known, super::flake_rate(cell)) {
+        (Some(known), _) if cell.status == Status::Known => {
+            format!("{}: known ({}: {})", cell.name, known.cell, known.why)
+        }
+        (_, Some(rate)) => format!("{}: {} ({rate}): {first}", cell.name, cell.status.name()),
+        _ => format!("{}: {}: {first}", cell.name, cell.status.name()),
+    };
+    bounded::truncate(&line, WIDTH)
+}
+
+/// What the terminal shows for a problem cell: reason, stderr tails, transcript, repro; bounded, so
+/// that one cell never takes more than a screenful or two (at most 80 lines).
 pub fn problem_text(cell: &CellReport) -> String {
     let mut out = String::new();
-    problem(&mut out, cell);
+    problem(&mut out, cell).expect("a String accepts every write");
     out
 }
 
-fn problem(out: &mut String, cell: &CellReport) {
-    let attempts =
-        if cell.attempts.len() > 1 { format!(" ({} attempts)", cell.attempts.len()) } else { String::new() };
-    let _ = writeln!(out, "\n{} {}{attempts}", style(cell.status).apply_to(cell.status.mark()), cell.name);
-    let _ = writeln!(out, "{}", indent(cell.reason.as_deref().unwrap_or(""), 4));
+/// Processes whose stderr is shown for one problem, and connections whose transcript is.
+const PROCESSES: usize = 3;
+const CONNECTIONS: usize = 2;
+/// Hex dump lines shown per direction.
+const DUMP: Limit = Limit { head: 4, tail: 0, alike: 4, width: 120 };
+
+fn problem(out: &mut impl fmt::Write, cell: &CellReport) -> fmt::Result {
+    let mark = if cell.status == Status::Flaky { "FLAKY" } else { cell.status.mark() };
+    let about = match super::flake_rate(cell) {
+        Some(rate) => format!(" ({rate})"),
+        None if cell.attempts.len() > 1 => format!(" ({} attempts)", cell.attempts.len()),
+        None => String::new(),
+    };
+    writeln!(out, "\n{} {}{about}", style(cell.status).apply_to(mark), cell.name)?;
+    indented(out, &bounded::bound(cell.reason.as_deref().unwrap_or(""), Limit::TERMINAL), 4)?;
     if let Some(attempt) = cell.attempts.iter().rev().find(|a| !a.passed) {
-        let logs = attempt.processes();
-        for (label, log) in logs.filter(|(_, l)| !l.stderr.trim().is_empty()) {
-            let tail: Vec<&str> =
-                log.stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-            let _ = writeln!(
-                out,
-                "    {label} stderr ({}), last lines:\n{}",
-                log.exit,
-                indent(&tail.join("\n"), 6)
-            );
+        let logs: Vec<_> = attempt.processes().filter(|(_, l)| !l.stderr.trim().is_empty()).collect();
+        for (label, log) in logs.iter().take(PROCESSES) {
+            writeln!(out, "    {label} stderr ({}), last lines:", log.exit)?;
+            indented(out, &bounded::bound(&log.stderr, Limit::TERMINAL_LOG), 6)?;
+        }
+        if logs.len() > PROCESSES {
+            writeln!(out, "    … and {} more processes with stderr", logs.len() - PROCESSES)?;
         }
         if let Some(transcript) = &attempt.transcript {
-            for (i, conn) in transcript.connections.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "    connection {} {} -> {} ({})",
-                    i + 1,
-                    conn.client,
-                    conn.relay,
-                    conn.end
-                );
+            for (i, conn) in transcript.connections.iter().enumerate().take(CONNECTIONS) {
+                writeln!(out, "    connection {} {} -> {} ({})", i + 1, conn.client, conn.relay, conn.end)?;
                 for (arrow, dir) in conn.directions() {
-                    let dump: Vec<&str> = dir.dump.lines().take(8).collect();
-                    let more = if dir.dump.lines().count() > 8 { "\n      …" } else { "" };
-                    let _ = writeln!(
-                        out,
-                        "      {arrow}: {} bytes\n{}{more}",
-                        dir.len,
-                        indent(&dump.join("\n"), 6)
-                    );
+                    writeln!(out, "      {arrow}: {} bytes", dir.len)?;
+                    indented(out, &bounded::bound(&dir.dump, DUMP), 6)?;
                 }
+            }
+            if transcript.connections.len() > CONNECTIONS {
+                writeln!(out, "    … and {} more connections", transcript.connections.len() - CONNECTIONS)?;
             }
         }
     }
     if !cell.repro.is_empty() {
-        let _ = writeln!(out, "    reproduce:\n{}", indent(&cell.repro.join("\n"), 6));
+        writeln!(out, "    reproduce:")?;
+        for line in &cell.repro {
+            writeln!(out, "      {line}")?;
+        }
     }
+    Ok(())
 }
 
-fn indent(text: &str, by: usize) -> String {
-    let pad = " ".repeat(by);
-    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+fn indented(out: &mut impl fmt::Write, text: &Bounded, by: usize) -> fmt::Result {
+    for piece in text.pieces() {
+        writeln!(out, "{:by$}{piece}", "")?;
+    }
+    Ok(())
 }
