@@ -203,6 +203,15 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `1 line`, `2 lines`; `1 entry`, `2 entries`.
+pub fn plural(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (n, Some(stem)) => format!("{n} {stem}ies"),
+        (n, None) => format!("{n} {noun}s"),
+    }
+}
+
 /// `text` cut to `width` characters, ending in `…` when cut: for one-line summaries.
 pub fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -306,6 +315,9 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(plural(1, "entry"), "1 entry");
+        assert_eq!(plural(4, "entry"), "4 entries");
+        assert_eq!(plural(2, "line"), "2 lines");
     }
 
     fn any_limit() -> impl Strategy<Value = Limit> {

@@ -11,7 +11,7 @@
 //! JavaScript disabled; the script only adds copy buttons and closes a detail on Escape. Every string
 //! from the report is escaped, and ids are derived from cell names injectively and then deduplicated.
 
-use super::bounded::{self, Limit, thousands};
+use super::bounded::{self, Limit, plural, thousands};
 use crate::results::{
     Attempt, BuildRecord, CellReport, ConnectionTranscript, Direction, KnownRef, ProcessLog, RunReport,
     Status, Toolchain,
@@ -638,11 +638,6 @@ impl Display for Esc<'_> {
         }
         Ok(())
     }
-}
-
-/// `1 line`, `2 lines`.
-fn plural(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `850 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`.

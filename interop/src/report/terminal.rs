@@ -209,6 +209,10 @@ fn legend(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
         .filter(|s| report.count(**s) > 0)
         .map(|s| format!("{} = {}", s.mark(), super::meaning(*s)))
         .collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
     let mut line = String::new();
     for item in items {
         if !line.is_empty() && line.chars().count() + 3 + item.chars().count() > WIDTH {
@@ -220,10 +224,7 @@ fn legend(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
         }
         line.push_str(&item);
     }
-    if !line.is_empty() {
-        writeln!(out, "\n{line}")?;
-    }
-    Ok(())
+    writeln!(out, "{line}")
 }
 
 /// One line per known-failure entry: how many cells it covered, its pattern and why.
@@ -235,9 +236,10 @@ fn known(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
     let cells = report.count(Status::Known);
     writeln!(
         out,
-        "\n{} ({cells} cells, {} entries):",
+        "\n{} ({}, {}):",
         style(Status::Known).apply_to("known failures"),
-        entries.len()
+        bounded::plural(cells, "cell"),
+        bounded::plural(entries.len(), "entry")
     )?;
     let digits = entries.iter().map(|(_, n)| n.to_string().len()).max().unwrap_or(1);
     for (entry, n) in entries {
@@ -265,7 +267,11 @@ pub fn last_line(report: &RunReport) -> String {
 /// A cell in one line of at most [`WIDTH`] columns, for a cell that needs no detail: `name: known
 /// (tutorial-server/*/large*: one recv(1024) is …)`, `name: flaky (flake rate 20%, …): reason`.
 pub fn one_line(cell: &CellReport) -> String {
-    let first = cell.reason.as_deref().and_then(|r| r.lines().next()).unwrap_or("");
+    // A flaky cell's reason starts by counting its attempts, as its flake rate does: show the
+    // first failure instead.
+    let failure = cell.attempts.iter().find(|a| !a.passed).and_then(|a| a.reason.as_deref());
+    let reason = if cell.status == Status::Flaky { failure } else { cell.reason.as_deref() };
+    let first = reason.and_then(|r| r.lines().next()).unwrap_or("");
     let line = match (&cell.known, super::flake_rate(cell)) {
         (Some(known), _) if cell.status == Status::Known => {
             format!("{}: known ({}: {})", cell.name, known.cell, known.why)
@@ -335,4 +341,174 @@ fn indented(out: &mut impl fmt::Write, text: &Bounded, by: usize) -> fmt::Result
         writeln!(out, "{:by$}{piece}", "")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Attempt, KnownRef, ProcessLog, RunReport};
+
+    fn attempt(passed: bool, reason: Option<&str>) -> Attempt {
+        Attempt {
+            passed,
+            reason: reason.map(String::from),
+            duration_ms: 40,
+            server: Some(ProcessLog {
+                command: "interop-server --port 0".into(),
+                exit: "exit code 0".into(),
+                stdout: String::new(),
+                stderr: String::new(),
+            }),
+            clients: vec![ProcessLog {
+                command: "client --port 41000".into(),
+                exit: if passed { "exit code 0" } else { "exit code 5" }.into(),
+                stdout: String::new(),
+                stderr: if passed { String::new() } else { "Traceback\n  File x\nValueError: ack".into() },
+            }],
+            transcript: None,
+        }
+    }
+
+    fn cell(server: &str, client: &str, case: &str, status: Status) -> CellReport {
+        let name = format!("{server}/{client}/{case}");
+        let logged: String = (1..=8_193)
+            .map(|seq| format!("\nthe server logged a message no client reported: 127.0.0.1:37850 seq {seq}"))
+            .collect();
+        let (reason, known, attempts) = match status {
+            Status::Pass => (None, None, vec![attempt(true, None)]),
+            Status::Fail => {
+                let reason = format!("client failed (exit code 5): ack mismatch{logged}");
+                (Some(reason.clone()), None, vec![attempt(false, Some(&reason))])
+            }
+            Status::Known => {
+                let entry = KnownRef {
+                    cell: format!("{server}/*/{case}"),
+                    failure: "client failed".into(),
+                    why: "one recv(1024) is not a message: the server acknowledges the first 1020 bytes of an 8 MiB frame".into(),
+                };
+                (
+                    Some(format!("client failed (exit code 5){logged}")),
+                    Some(entry),
+                    vec![attempt(false, None)],
+                )
+            }
+            Status::Flaky => (
+                Some("flaky: 1 of 4 attempts failed; first failure:\nconnection reset".into()),
+                None,
+                vec![
+                    attempt(false, Some("connection reset")),
+                    attempt(true, None),
+                    attempt(true, None),
+                    attempt(true, None),
+                ],
+            ),
+            Status::UnexpectedPass => (
+                Some(format!("unexpected pass: remove the entry for {name:?} from known-failures.toml")),
+                None,
+                vec![attempt(true, None)],
+            ),
+            Status::Unsupported => (Some("node does not support mode framed".into()), None, vec![]),
+        };
+        CellReport {
+            name: name.clone(),
+            server: server.into(),
+            client: client.into(),
+            case: case.into(),
+            spec: String::new(),
+            mode: "raw".into(),
+            status,
+            reason,
+            known,
+            duration_ms: 40 * attempts.len() as u64,
+            flake_rate: (attempts.len() > 1)
+                .then(|| attempts.iter().filter(|a| !a.passed).count() as f64 / attempts.len() as f64),
+            attempts,
+            repro: if status == Status::Unsupported {
+                vec![]
+            } else {
+                vec![format!("cargo run -q -p interop -- repro {name}")]
+            },
+        }
+    }
+
+    /// Two servers, two clients, three cases, every status.
+    fn sample() -> RunReport {
+        let mut cells = Vec::new();
+        for server in ["rust-server", "tutorial-server"] {
+            for client in ["java", "node"] {
+                for case in ["hello", "large", "binary+limit_data"] {
+                    let status = match (server, client, case) {
+                        ("rust-server", "java", "hello") => Status::Fail,
+                        ("rust-server", "node", "hello") => Status::Flaky,
+                        ("rust-server", "node", "binary+limit_data") => Status::UnexpectedPass,
+                        ("tutorial-server", _, "large" | "binary+limit_data") => Status::Known,
+                        (_, "node", "large") => Status::Unsupported,
+                        _ => Status::Pass,
+                    };
+                    cells.push(cell(server, client, case, status));
+                }
+            }
+        }
+        RunReport { duration_ms: 131_234, cells, ..RunReport::default() }
+    }
+
+    #[test]
+    fn summary_snapshot() {
+        console::set_colors_enabled(false);
+        insta::assert_snapshot!(summary(&sample()));
+    }
+
+    #[test]
+    fn a_green_run_stays_within_the_width() {
+        console::set_colors_enabled(false);
+        let mut report = sample();
+        report.cells.retain(|c| !super::super::PROBLEMS.contains(&c.status));
+        let text = summary(&report);
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(
+            text.trim_end().ends_with("PASSED 4 passed, 4 known, 1 unsupported (9 cells) in 131.2 s"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_failing_cell_takes_at_most_80_lines() {
+        console::set_colors_enabled(false);
+        let mut failing = cell("s", "c", "concurrent", Status::Fail);
+        // The worst case: a huge reason, many processes with stderr, many recorded connections.
+        let noisy = attempt(false, failing.reason.as_deref());
+        failing.attempts[0].clients = vec![noisy.clients[0].clone(); 16];
+        let dump = (0..256).map(|i| format!("{:08x}  {}\n", i * 16, "41 ".repeat(16))).collect::<String>();
+        let direction =
+            crate::results::Direction { len: 4096, sha256: "0".repeat(64), dump, dump_limit: 4096 };
+        let connection = crate::results::ConnectionTranscript {
+            client: "127.0.0.1:1".into(),
+            relay: "127.0.0.1:2".into(),
+            client_to_server: direction.clone(),
+            server_to_client: direction,
+            end: "client closed".into(),
+        };
+        failing.attempts[0].transcript =
+            Some(crate::results::Transcript { connections: vec![connection; 16] });
+        failing.repro = vec!["repro line".into(); 4];
+        let text = problem_text(&failing);
+        assert!(text.lines().count() <= 80, "{} lines:\n{text}", text.lines().count());
+        assert!(text.contains("… and 8,190 more like it"), "{text}");
+        assert!(text.contains("… and 13 more processes with stderr"), "{text}");
+        assert!(text.contains("… and 14 more connections"), "{text}");
+    }
+
+    #[test]
+    fn known_and_flaky_cells_take_one_line() {
+        let report = sample();
+        for cell in report.cells.iter().filter(|c| matches!(c.status, Status::Known | Status::Flaky)) {
+            let line = one_line(cell);
+            assert!(!line.contains('\n') && line.chars().count() <= WIDTH, "{line}");
+        }
+        let flaky = report.cells.iter().find(|c| c.status == Status::Flaky).unwrap();
+        assert_eq!(
+            one_line(flaky),
+            "rust-server/node/hello: flaky (flake rate 25%, 1 of 4 attempts failed): connection reset"
+        );
+    }
 }
