@@ -1108,6 +1108,22 @@ mod tests {
     }
 
     #[test]
+    fn long_reasons_and_logs_are_bounded() {
+        let mut report = sample();
+        let logged: String = (1..=8_200)
+            .map(|seq| format!("\nthe server logged a message no client reported: 127.0.0.1:1 seq {seq}"))
+            .collect();
+        report.cells[1].reason = Some(format!("client failed (exit code 5){logged}"));
+        report.cells[1].attempts[0].server.as_mut().unwrap().stdout = logged.repeat(3);
+        let html = render(&report);
+        let d = detail_of(&html, "cell-rust-server.rust.utf8");
+        assert!(d.contains("<span class=\"note\">… and 8,195 more like it</span>"), "{d}");
+        assert!(d.contains("the JSON report has every line"));
+        assert!(d.len() < 40_000, "{} bytes", d.len());
+        assert_balanced(&html);
+    }
+
+    #[test]
     fn empty_report_renders() {
         let html = render(&RunReport::default());
         assert!(html.contains("FAILED"));
