@@ -94,17 +94,8 @@ mod tests {
             stderr: String::new(),
         };
         CellReport {
-            name: "s/c/large".into(),
-            server: "s".into(),
-            client: "c".into(),
-            case: "large".into(),
-            spec: String::new(),
-            mode: "framed".into(),
-            status,
             reason: Some(reason.into()),
-            known: None,
             duration_ms: 5,
-            flake_rate: None,
             attempts: vec![Attempt {
                 passed: status == Status::Pass,
                 reason: Some(reason.into()),
@@ -114,6 +105,7 @@ mod tests {
                 transcript: None,
             }],
             repro: vec!["cargo run -q -p interop -- repro s/c/large".into()],
+            ..super::super::blank_cell("s", "c", "large", status)
         }
     }
 

@@ -127,26 +127,32 @@ pub(crate) fn flake_rate(cell: &CellReport) -> Option<String> {
     Some(format!("flake rate {:.0}%, {failed} of {} attempts failed", rate * 100.0, cell.attempts.len()))
 }
 
+/// A cell with nothing in it, for reporters' tests to fill in.
+#[cfg(test)]
+pub(crate) fn blank_cell(server: &str, client: &str, case: &str, status: Status) -> CellReport {
+    CellReport {
+        name: format!("{server}/{client}/{case}"),
+        server: server.into(),
+        client: client.into(),
+        case: case.into(),
+        spec: String::new(),
+        mode: "raw".into(),
+        status,
+        reason: None,
+        known: None,
+        duration_ms: 0,
+        flake_rate: None,
+        attempts: Vec::new(),
+        repro: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cell(name: &str, status: Status) -> CellReport {
-        CellReport {
-            name: name.into(),
-            server: "s".into(),
-            client: "c".into(),
-            case: name.into(),
-            spec: String::new(),
-            mode: "raw".into(),
-            status,
-            reason: None,
-            known: None,
-            duration_ms: 0,
-            flake_rate: None,
-            attempts: Vec::new(),
-            repro: Vec::new(),
-        }
+        blank_cell("s", "c", name, status)
     }
 
     #[test]

@@ -409,25 +409,19 @@ mod tests {
             ),
             Status::Unsupported => (Some("node does not support mode framed".into()), None, vec![]),
         };
+        let failed = attempts.iter().filter(|a| !a.passed).count();
         CellReport {
-            name: name.clone(),
-            server: server.into(),
-            client: client.into(),
-            case: case.into(),
-            spec: String::new(),
-            mode: "raw".into(),
-            status,
             reason,
             known,
             duration_ms: 40 * attempts.len() as u64,
-            flake_rate: (attempts.len() > 1)
-                .then(|| attempts.iter().filter(|a| !a.passed).count() as f64 / attempts.len() as f64),
+            flake_rate: (attempts.len() > 1).then(|| failed as f64 / attempts.len() as f64),
             attempts,
             repro: if status == Status::Unsupported {
                 vec![]
             } else {
                 vec![format!("cargo run -q -p interop -- repro {name}")]
             },
+            ..super::super::blank_cell(server, client, case, status)
         }
     }
 
