@@ -51,7 +51,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.4re
 .matrix thead th{position:sticky;top:0;background:#fff;font-size:.85rem}.matrix thead tr+tr th{top:1.9rem}
 .matrix .first{border-left:3px solid #8c959f}.matrix .st{min-width:3.2em;font-size:.8rem}
 .matrix a.st:hover,.problems a.st:hover{outline:2px solid #0b5cad}.matrix tbody tr:hover th,.matrix tbody tr:hover td{background:#f3f6fa}
-.switch{display:inline-flex;gap:.4rem;align-items:center;margin:.2rem 0 .6rem;font-weight:600;cursor:pointer}
+#known code{white-space:nowrap}.switch{display:inline-flex;gap:.4rem;align-items:center;margin:.2rem 0 .6rem;font-weight:600;cursor:pointer}
 body:has(#only-problems:checked) .matrix tr.quiet{display:none}.only-note{display:none}
 body:has(#only-problems:checked) .only-note{display:block}
 .legend{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;padding:0;list-style:none}

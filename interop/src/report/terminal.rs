@@ -290,11 +290,18 @@ pub fn problem_text(cell: &CellReport) -> String {
     out
 }
 
-/// Processes whose stderr is shown for one problem, and connections whose transcript is.
-const PROCESSES: usize = 3;
-const CONNECTIONS: usize = 2;
+// What one problem shows at most, chosen so that the worst case stays within 80 lines: a reason
+// of 12 lines with a note after each 3 and at the end (17), stderr of 2 processes (15), 1
+// connection's transcript (14), and the repro commands (at most 16: the `concurrent` case's 16
+// by-hand client commands fold "like it").
+/// Processes whose stderr is shown for one problem.
+const PROCESSES: usize = 2;
+/// Connections whose transcript is shown for one problem.
+const CONNECTIONS: usize = 1;
 /// Hex dump lines shown per direction.
 const DUMP: Limit = Limit { head: 4, tail: 0, alike: 4, width: 120 };
+/// Repro commands: never cut within a line (they are for copying), the last one (`wait`) kept.
+const REPRO: Limit = Limit { head: 6, tail: 1, alike: 3, width: 10_000 };
 
 fn problem(out: &mut impl fmt::Write, cell: &CellReport) -> fmt::Result {
     let mark = if cell.status == Status::Flaky { "FLAKY" } else { cell.status.mark() };
@@ -329,9 +336,7 @@ fn problem(out: &mut impl fmt::Write, cell: &CellReport) -> fmt::Result {
     }
     if !cell.repro.is_empty() {
         writeln!(out, "    reproduce:")?;
-        for line in &cell.repro {
-            writeln!(out, "      {line}")?;
-        }
+        indented(out, &bounded::bound(&cell.repro.join("\n"), REPRO), 6)?;
     }
     Ok(())
 }
@@ -469,7 +474,11 @@ mod tests {
     fn one_failing_cell_takes_at_most_80_lines() {
         console::set_colors_enabled(false);
         let mut failing = cell("s", "c", "concurrent", Status::Fail);
-        // The worst case: a huge reason, many processes with stderr, many recorded connections.
+        // The worst case: a reason whose runs of 5 lines alternate in shape (a note after every 3
+        // lines), many processes with stderr, many recorded connections, many repro commands.
+        let reason: String =
+            (0..400).map(|i| if i % 10 < 5 { format!("sent {i}\n") } else { format!("got {i}\n") }).collect();
+        failing.reason = Some(reason);
         let noisy = attempt(false, failing.reason.as_deref());
         failing.attempts[0].clients = vec![noisy.clients[0].clone(); 16];
         let dump = (0..256).map(|i| format!("{:08x}  {}\n", i * 16, "41 ".repeat(16))).collect::<String>();
@@ -484,12 +493,21 @@ mod tests {
         };
         failing.attempts[0].transcript =
             Some(crate::results::Transcript { connections: vec![connection; 16] });
-        failing.repro = vec!["repro line".into(); 4];
+        failing.repro = (1..=16).map(|i| format!("(client {i} --port 8099) &")).collect();
+        failing.repro.push("wait".into());
         let text = problem_text(&failing);
         assert!(text.lines().count() <= 80, "{} lines:\n{text}", text.lines().count());
-        assert!(text.contains("… and 8,190 more like it"), "{text}");
-        assert!(text.contains("… and 13 more processes with stderr"), "{text}");
-        assert!(text.contains("… and 14 more connections"), "{text}");
+        assert!(text.contains("    sent 2\n    … and 2 more like it\n    got 5\n"), "{text}");
+        assert!(text.contains("    got 17\n    … and 382 more lines\n"), "{text}");
+        assert!(text.contains("… and 14 more processes with stderr"), "{text}");
+        assert!(text.contains("… and 15 more connections"), "{text}");
+        assert!(
+            text.contains("(client 3 --port 8099) &\n      … and 13 more like it\n      wait\n"),
+            "{text}"
+        );
+        // A huge reason of one shape folds into one note.
+        let large = cell("s", "c", "large", Status::Fail);
+        assert!(problem_text(&large).contains("… and 8,190 more like it"));
     }
 
     #[test]
