@@ -383,22 +383,6 @@ impl RunReport {
         merged.partition = None;
         Ok(merged)
     }
-
-    /// `12 passed, 1 failed, 2 known, 0 flaky, 0 unexpected-pass, 3 unsupported (18 cells)`; an
-    /// interrupted run adds its `not-run` count and ends with `, INTERRUPTED`.
-    pub fn summary_line(&self) -> String {
-        let parts: Vec<String> = self
-            .statuses()
-            .iter()
-            .map(|s| match s {
-                Status::Pass => format!("{} passed", self.count(*s)),
-                Status::Fail => format!("{} failed", self.count(*s)),
-                other => format!("{} {}", self.count(*other), other.name()),
-            })
-            .collect();
-        let interrupted = if self.interrupted { ", INTERRUPTED" } else { "" };
-        format!("{} ({} cells){interrupted}", parts.join(", "), self.cells.len())
-    }
 }
 
 /// Why reports cannot be merged. Each message is one line and names what is wrong.
@@ -484,11 +468,6 @@ mod tests {
         report.cells.push(CellReport { status: Status::NotRun, ..cell("s/c/utf8") });
         assert!(Status::NotRun.fails_run());
         assert_eq!(report.statuses().last(), Some(&Status::NotRun));
-        assert!(
-            report.summary_line().ends_with(", 1 not-run (2 cells), INTERRUPTED"),
-            "{}",
-            report.summary_line()
-        );
         let other = RunReport { cells: vec![cell("s/c/other")], ..RunReport::default() };
         let merged = RunReport::merge(vec![("a.json".into(), report), ("b.json".into(), other)]).unwrap();
         assert!(merged.interrupted, "merging keeps the mark");

@@ -115,13 +115,10 @@ fn main() -> std::process::ExitCode {
                 let report = runtime.block_on(run_cell(&context, &cell, &options, &|_| {}));
                 match report.status {
                     Status::Pass => Ok(()),
+                    // One line each: the detail of a known failure is in its entry, and a
+                    // reason can run to thousands of lines.
                     Status::Known | Status::Flaky => {
-                        eprintln!(
-                            "{}: {}: {}",
-                            report.name,
-                            report.status.name(),
-                            report.reason.unwrap_or_default()
-                        );
+                        eprintln!("{}", terminal::one_line(&report));
                         Ok(())
                     }
                     Status::Fail

@@ -1,12 +1,17 @@
 //! The HTML reporter: one self-contained page (inline CSS, a few lines of optional script, nothing
-//! fetched) with the run's header, the problems first, one matrix per server (rows clients, columns
-//! cases) and, behind every matrix cell, that cell's detail: reason, known-failure entry, repro
-//! commands, and every attempt's processes and transcript.
+//! fetched) with the run's header, the problems first, the matrix (one row per case; a column per
+//! client, grouped by server, so the whole of it fits a 1400 px window) with a "problems only"
+//! switch, the known-failure entries, and, behind every matrix cell, that cell's detail: reason,
+//! known-failure entry, repro commands, and every attempt's processes and transcript. Reasons, logs
+//! and dumps are bounded ([`Limit::FILE`]); the JSON report keeps them whole.
+//!
+//! The "problems only" switch is a checkbox that a CSS `:has()` rule reads, so it needs no script.
 //!
 //! A detail is a `<section id="cell-…">` shown by the CSS `:target` rule, so links work with
 //! JavaScript disabled; the script only adds copy buttons and closes a detail on Escape. Every string
 //! from the report is escaped, and ids are derived from cell names injectively and then deduplicated.
 
+use super::bounded::{self, Limit, plural, thousands};
 use crate::results::{
     Attempt, BuildRecord, CellReport, ConnectionTranscript, Direction, KnownRef, ProcessLog, RunReport,
     Status, Toolchain,
@@ -17,6 +22,10 @@ use std::fmt::{self, Display, Write as _};
 /// A stream longer than this (in lines or bytes) starts collapsed.
 const COLLAPSE_LINES: usize = 30;
 const COLLAPSE_BYTES: usize = 4096;
+/// Client processes shown per attempt (the `concurrent` case has 16, all alike).
+const CLIENTS: usize = 4;
+/// A passing attempt's output: the first lines, enough to see what it did.
+const QUIET: Limit = Limit { head: 8, tail: 0, alike: 3, width: 300 };
 /// The longest reason put in a `title` tooltip.
 const TITLE_CHARS: usize = 300;
 
@@ -39,8 +48,13 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.4re
 .st-unexpected-pass{background:repeating-linear-gradient(135deg,#fbd5d5 0 5px,#fff 5px 10px);color:#a4161a;border:1px dashed #e5484d}
 .st-unsupported,.st-skipped{background:#f1f1f1;color:#8a8f96;border-color:#e2e2e2}
 .st-not-run{background:#fff;color:#a4161a;border:1px dashed #a4161a}
-.matrix td,.matrix th{border:1px solid var(--line);text-align:center}.matrix th:first-child{text-align:left;position:sticky;left:0;background:#fff}
-.matrix thead th:first-child{font-size:.8rem;font-weight:400}.matrix a.st:hover,.problems a.st:hover{outline:2px solid #0b5cad}
+.matrix td,.matrix th{border:1px solid var(--line);text-align:center;padding:.15rem .3rem}.matrix tbody th{text-align:left;position:sticky;left:0;background:#fff}
+.matrix thead th{position:sticky;top:0;background:#fff;font-size:.85rem}.matrix thead tr+tr th{top:1.9rem}
+.matrix .first{border-left:3px solid #8c959f}.matrix .st{min-width:3.2em;font-size:.8rem}
+.matrix a.st:hover,.problems a.st:hover{outline:2px solid #0b5cad}.matrix tbody tr:hover th,.matrix tbody tr:hover td{background:#f3f6fa}
+#known code{white-space:nowrap}.switch{display:inline-flex;gap:.4rem;align-items:center;margin:.2rem 0 .6rem;font-weight:600;cursor:pointer}
+body:has(#only-problems:checked) .matrix tr.quiet{display:none}.only-note{display:none}
+body:has(#only-problems:checked) .only-note{display:block}
 .legend{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;padding:0;list-style:none}
 .problems li{margin:.35rem 0;list-style:none}.problems{padding:0}
 .cell{display:none}
@@ -74,14 +88,13 @@ pub fn render(report: &RunReport) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>interop {verdict}: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-        esc(&report.summary_line())
+        esc(&super::counts(report))
     );
     header(&mut out, report);
     problems(&mut out, report, &ids);
     legend(&mut out, report);
-    for server in unique(report.cells.iter().map(|c| c.server.as_str())) {
-        matrix(&mut out, report, &ids, server);
-    }
+    matrix(&mut out, report, &ids);
+    known_entries(&mut out, report);
     for (i, cell) in report.cells.iter().enumerate() {
         detail(&mut out, cell, &ids.cells[i], &ids.servers[cell.server.as_str()]);
     }
@@ -97,7 +110,8 @@ struct Ids<'a> {
 
 impl<'a> Ids<'a> {
     fn new(report: &'a RunReport) -> Self {
-        let mut used: HashSet<String> = ["top", "problems", "legend"].map(String::from).into();
+        let mut used: HashSet<String> =
+            ["top", "problems", "legend", "only-problems", "known"].map(String::from).into();
         let cells = report.cells.iter().map(|c| unique_id(&mut used, "cell-", &c.name)).collect();
         let servers = unique(report.cells.iter().map(|c| c.server.as_str()))
             .into_iter()
@@ -152,7 +166,7 @@ fn header(out: &mut String, report: &RunReport) {
     if let Some(partition) = &report.partition {
         let _ = writeln!(out, "<dt>partition</dt><dd>{partition}</dd>");
     }
-    let _ = write!(out, "<dt>cells</dt><dd>{}", esc(&report.summary_line()));
+    let _ = write!(out, "<dt>cells</dt><dd>{}", esc(&super::counts(report)));
     if report.cells.is_empty() {
         out.push_str(" <span class=\"bad\">(no cells ran: the run fails)</span>");
     }
@@ -210,9 +224,8 @@ fn builds(out: &mut String, builds: &[BuildRecord]) {
 /// Failed, unexpected-pass and flaky cells, first, each linking to its detail.
 fn problems(out: &mut String, report: &RunReport, ids: &Ids) {
     out.push_str("<section id=\"problems\">\n<h2>Problems</h2>\n");
-    let order = [Status::Fail, Status::UnexpectedPass, Status::Flaky];
     let mut any = false;
-    for status in order {
+    for status in super::PROBLEMS {
         for (i, cell) in report.cells.iter().enumerate().filter(|(_, c)| c.status == status) {
             if !any {
                 out.push_str("<ul class=\"problems\">\n");
@@ -221,13 +234,20 @@ fn problems(out: &mut String, report: &RunReport, ids: &Ids) {
             let id = &ids.cells[i];
             let _ =
                 write!(out, "<li>{} <a href=\"#{id}\"><code>{}</code></a>", badge(cell, id), esc(&cell.name));
+            if let Some(rate) = super::flake_rate(cell) {
+                let _ = write!(out, " <span class=\"muted\">({rate})</span>");
+            }
             if let Some(reason) = &cell.reason {
                 let mut lines = reason.lines();
                 let first = lines.next().unwrap_or("");
                 let more = lines.count();
-                let _ = write!(out, "<br><span class=\"mono muted\">{}</span>", esc(first));
+                let _ = write!(
+                    out,
+                    "<br><span class=\"mono muted\">{}</span>",
+                    esc(&bounded::truncate(first, 300))
+                );
                 if more > 0 {
-                    let _ = write!(out, " <span class=\"muted\">(+{more} lines)</span>");
+                    let _ = write!(out, " <span class=\"muted\">(+{} lines)</span>", thousands(more as u64));
                 }
             }
             out.push_str("</li>\n");
@@ -254,20 +274,29 @@ fn describe(status: Status) -> &'static str {
     }
 }
 
+/// The legend: each status's mark, what it means, how many cells have it; and the switch.
 fn legend(out: &mut String, report: &RunReport) {
-    out.push_str("<section id=\"legend\">\n<h2>Matrices</h2>\n<ul class=\"legend\">\n");
+    out.push_str("<section id=\"legend\">\n<h2>Matrix</h2>\n<ul class=\"legend\">\n");
     for status in report.statuses() {
         let _ = writeln!(
             out,
-            "<li><span class=\"st st-{}\">{}</span> {} {} <span class=\"muted\">({})</span></li>",
+            "<li><span class=\"st st-{}\">{}</span> {}: <b>{}</b> <span class=\"muted\">({})</span></li>",
             status.name(),
             status.mark(),
+            super::meaning(status),
             report.count(status),
-            status.name(),
             describe(status)
         );
     }
-    out.push_str("</ul>\n</section>\n");
+    out.push_str(
+        "</ul>\n<label class=\"switch\"><input type=\"checkbox\" id=\"only-problems\"> problems only \
+         <span class=\"muted\">(hide the cases where no cell failed, passed unexpectedly or was flaky)</span>\
+         </label>\n",
+    );
+    if super::problems(report).is_empty() {
+        out.push_str("<p class=\"only-note muted\">No case has a problem.</p>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn badge(cell: &CellReport, id: &str) -> String {
@@ -287,37 +316,77 @@ fn badge(cell: &CellReport, id: &str) -> String {
     )
 }
 
-fn matrix(out: &mut String, report: &RunReport, ids: &Ids, server: &str) {
-    let cells: Vec<(usize, &CellReport)> =
-        report.cells.iter().enumerate().filter(|(_, c)| c.server == server).collect();
-    let clients = unique(cells.iter().map(|(_, c)| c.client.as_str()));
-    let cases = unique(cells.iter().map(|(_, c)| c.case.as_str()));
-    let _ = write!(
-        out,
-        "<section id=\"{}\">\n<h3>server <code>{}</code></h3>\n<div class=\"scroll\"><table class=\"matrix\">\n\
-         <thead><tr><th><span class=\"muted\">client \\ case</span></th>",
-        ids.servers[server],
-        esc(server)
-    );
-    for case in &cases {
-        let _ = write!(out, "<th><code>{}</code></th>", esc(case));
+/// The whole matrix as one table: a row per case, a column per client grouped under its server.
+/// A row with no problem is `quiet`, for the "problems only" switch.
+fn matrix(out: &mut String, report: &RunReport, ids: &Ids) {
+    let grid = super::grid(report);
+    let cases = unique(grid.iter().flat_map(|(_, _, cases)| cases.iter().copied()));
+    out.push_str("<div class=\"scroll\"><table class=\"matrix\">\n<thead><tr><th rowspan=\"2\">case</th>");
+    for (server, clients, _) in &grid {
+        let _ = write!(
+            out,
+            "<th colspan=\"{}\" class=\"first\" id=\"{}\"><code>{}</code></th>",
+            clients.len(),
+            ids.servers[server],
+            esc(server)
+        );
+    }
+    out.push_str("</tr>\n<tr>");
+    for (_, clients, _) in &grid {
+        for (n, client) in clients.iter().enumerate() {
+            let class = if n == 0 { " class=\"first\"" } else { "" };
+            let _ = write!(out, "<th{class}><code>{}</code></th>", esc(client));
+        }
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for client in &clients {
-        let _ = write!(out, "<tr><th><code>{}</code></th>", esc(client));
-        for case in &cases {
-            out.push_str("<td>");
-            let mut found = false;
-            for (i, cell) in cells.iter().filter(|(_, c)| c.client == *client && c.case == *case) {
-                out.push_str(&badge(cell, &ids.cells[*i]));
-                found = true;
+    for case in &cases {
+        let row: Vec<(usize, &CellReport)> =
+            report.cells.iter().enumerate().filter(|(_, c)| c.case == *case).collect();
+        let quiet = row.iter().all(|(_, c)| !super::PROBLEMS.contains(&c.status));
+        let _ = write!(
+            out,
+            "<tr{}><th><code>{}</code></th>",
+            if quiet { " class=\"quiet\"" } else { "" },
+            esc(case)
+        );
+        for (server, clients, _) in &grid {
+            for (n, client) in clients.iter().enumerate() {
+                out.push_str(if n == 0 { "<td class=\"first\">" } else { "<td>" });
+                let mut found = false;
+                for (i, cell) in row.iter().filter(|(_, c)| c.server == *server && c.client == *client) {
+                    out.push_str(&badge(cell, &ids.cells[*i]));
+                    found = true;
+                }
+                if !found {
+                    out.push_str("<span class=\"muted\" title=\"not in this run\">·</span>");
+                }
+                out.push_str("</td>");
             }
-            if !found {
-                out.push_str("<span class=\"muted\" title=\"not in this run\">·</span>");
-            }
-            out.push_str("</td>");
         }
         out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table></div>\n");
+}
+
+/// One row per known-failure entry: how many cells it covered, its pattern, and why.
+fn known_entries(out: &mut String, report: &RunReport) {
+    let entries = super::known_entries(report);
+    if entries.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"known\">\n<h2>Known failures</h2>\n<div class=\"scroll\"><table>\n\
+         <thead><tr><th>cells</th><th>entry</th><th>expected failure</th><th>why</th></tr></thead>\n<tbody>\n",
+    );
+    for (entry, n) in entries {
+        let _ = write!(
+            out,
+            "<tr><td class=\"n\">{n}</td><td><code>{}</code></td><td><code>{}</code></td><td>",
+            esc(&entry.cell),
+            esc(&entry.failure),
+        );
+        why(out, &entry.why);
+        out.push_str("</td></tr>\n");
     }
     out.push_str("</tbody></table></div>\n</section>\n");
 }
@@ -355,7 +424,9 @@ fn detail(out: &mut String, cell: &CellReport, id: &str, server_id: &str) {
     out.push_str("</dl>\n");
     if let Some(reason) = &cell.reason {
         let class = if cell.status.fails_run() { "wrap bad" } else { "wrap" };
-        let _ = writeln!(out, "<h3>reason</h3>\n<pre class=\"{class}\">{}</pre>", esc(reason));
+        let _ = write!(out, "<h3>reason</h3>\n<pre class=\"{class}\">");
+        bounded_text(out, reason, Limit::FILE);
+        out.push_str("</pre>\n");
     }
     if let Some(known) = &cell.known {
         known_entry(out, known);
@@ -387,12 +458,17 @@ fn known_entry(out: &mut String, known: &KnownRef) {
         esc(&known.cell),
         esc(&known.failure)
     );
-    if known.why.starts_with("http://") || known.why.starts_with("https://") {
-        let _ = write!(out, "<a href=\"{0}\" rel=\"noreferrer\">{0}</a>", esc(&known.why));
-    } else {
-        let _ = write!(out, "{}", esc(&known.why));
-    }
+    why(out, &known.why);
     out.push_str("</dd>\n</dl>\n");
+}
+
+/// A known-failure entry's `why`: a link when it is an http(s) address, else text.
+fn why(out: &mut String, why: &str) {
+    if why.starts_with("http://") || why.starts_with("https://") {
+        let _ = write!(out, "<a href=\"{0}\" rel=\"noreferrer\">{0}</a>", esc(why));
+    } else {
+        let _ = write!(out, "{}", esc(why));
+    }
 }
 
 fn attempt_html(out: &mut String, cell: &CellReport, attempt: &Attempt, n: usize) {
@@ -409,15 +485,26 @@ fn attempt_html(out: &mut String, cell: &CellReport, attempt: &Attempt, n: usize
     // A lone attempt's reason is usually the cell's, shown above.
     let repeats = total == 1 && attempt.reason == cell.reason;
     if let Some(reason) = attempt.reason.as_ref().filter(|_| !repeats) {
-        let _ = writeln!(out, "<pre class=\"wrap bad\">{}</pre>", esc(reason));
+        out.push_str("<pre class=\"wrap bad\">");
+        bounded_text(out, reason, Limit::FILE);
+        out.push_str("</pre>\n");
     }
+    // A passing attempt's output rarely matters: a few lines of it, and the JSON report has the rest.
+    let limit = if attempt.passed { QUIET } else { Limit::FILE };
     if let Some(server) = &attempt.server {
-        process(out, "server", server);
+        process(out, "server", server, limit);
     }
-    for (i, client) in attempt.clients.iter().enumerate() {
+    for (i, client) in attempt.clients.iter().enumerate().take(CLIENTS) {
         let label =
             if attempt.clients.len() == 1 { "client".to_string() } else { format!("client {}", i + 1) };
-        process(out, &label, client);
+        process(out, &label, client, limit);
+    }
+    if attempt.clients.len() > CLIENTS {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">… and {} more clients (the JSON report has them all)</p>",
+            attempt.clients.len() - CLIENTS
+        );
     }
     if let Some(transcript) = &attempt.transcript {
         let _ = writeln!(out, "<h4>transcript: {}</h4>", plural(transcript.connections.len(), "connection"));
@@ -428,7 +515,7 @@ fn attempt_html(out: &mut String, cell: &CellReport, attempt: &Attempt, n: usize
     out.push_str("</details>\n");
 }
 
-fn process(out: &mut String, label: &str, log: &ProcessLog) {
+fn process(out: &mut String, label: &str, log: &ProcessLog, limit: Limit) {
     let ok = log.exit == "exit code 0";
     let _ = write!(
         out,
@@ -437,12 +524,12 @@ fn process(out: &mut String, label: &str, log: &ProcessLog) {
         esc(&log.exit),
         esc(&log.command)
     );
-    stream(out, "stdout", &log.stdout);
-    stream(out, "stderr", &log.stderr);
+    stream(out, "stdout", &log.stdout, limit);
+    stream(out, "stderr", &log.stderr, limit);
     out.push_str("</div>\n");
 }
 
-fn stream(out: &mut String, label: &str, text: &str) {
+fn stream(out: &mut String, label: &str, text: &str, limit: Limit) {
     if text.is_empty() {
         let _ = writeln!(out, "<p class=\"muted\">{label}: empty</p>");
         return;
@@ -450,15 +537,46 @@ fn stream(out: &mut String, label: &str, text: &str) {
     let lines = text.lines().count();
     let long = lines > COLLAPSE_LINES || text.len() > COLLAPSE_BYTES;
     let cut = if text.len() >= 64 * 1024 { ", probably cut at 64 KiB" } else { "" };
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "<details{}><summary>{label} <span class=\"muted\">({}, {} bytes{cut})</span></summary>\
-         <pre>{}</pre></details>",
+        "<details{}><summary>{label} <span class=\"muted\">({}, {} bytes{cut})</span></summary><pre>",
         if long { "" } else { " open" },
         plural(lines, "line"),
         thousands(text.len() as u64),
-        esc(text)
     );
+    bounded_text(out, text, limit);
+    out.push_str("</pre></details>\n");
+}
+
+/// Hex dump lines shown per direction: a repeated payload folds after a few lines.
+const DUMP: Limit = Limit { head: 64, tail: 0, alike: 8, width: 200 };
+
+/// `text` bounded by `limit` and escaped; the notes for what was left out are marked as such.
+fn bounded_text(out: &mut String, text: &str, limit: Limit) {
+    let shown = bounded::bound(text, limit);
+    for (i, piece) in shown.pieces().iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match piece {
+            bounded::Piece::Line { text, cut } => {
+                let _ = write!(out, "{}", esc(text));
+                if *cut > 0 {
+                    let _ = write!(
+                        out,
+                        "<span class=\"note\">… ({} more characters)</span>",
+                        thousands(*cut as u64)
+                    );
+                }
+            }
+            note => {
+                let _ = write!(out, "<span class=\"note\">{}</span>", esc(&note.to_string()));
+            }
+        }
+    }
+    if shown.is_cut() {
+        out.push_str("\n<span class=\"note\">(shortened here: the JSON report has every line)</span>");
+    }
 }
 
 fn connection(out: &mut String, n: usize, conn: &ConnectionTranscript) {
@@ -489,7 +607,9 @@ fn direction(out: &mut String, label: &str, dir: &Direction) {
         esc(&dir.sha256)
     );
     if !dir.dump.is_empty() {
-        let _ = write!(out, "<pre>{}</pre>", esc(&dir.dump));
+        out.push_str("<pre>");
+        bounded_text(out, &dir.dump, DUMP);
+        out.push_str("</pre>");
     }
     out.push_str("</details>\n");
 }
@@ -530,24 +650,6 @@ impl Display for Esc<'_> {
         }
         Ok(())
     }
-}
-
-/// `1 line`, `2 lines`.
-fn plural(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-/// `1234567` → `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
 }
 
 /// `850 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`.
@@ -812,7 +914,7 @@ mod tests {
     /// Checks that tags outside `<script>`/`<style>` nest properly: true only if no text from the
     /// report opened or closed an element.
     fn assert_balanced(html: &str) {
-        const VOID: [&str; 4] = ["meta", "br", "img", "link"];
+        const VOID: [&str; 5] = ["meta", "br", "img", "link", "input"];
         let mut stack: Vec<String> = Vec::new();
         let mut rest = html;
         while let Some(start) = rest.find('<') {
@@ -908,7 +1010,8 @@ mod tests {
         for status in Status::ALL {
             let name = status.name();
             assert!(legend.contains(&format!("<span class=\"st st-{name}\">{}</span>", status.mark())));
-            assert!(legend.contains(&format!("{} {name}", report.count(status))), "{name} count");
+            let count = format!("{}: <b>{}</b>", super::super::meaning(status), report.count(status));
+            assert!(legend.contains(&count), "{name} count");
             let in_grid = format!("<a class=\"st st-{name}\" href=\"#cell-");
             assert!(html.matches(&in_grid).count() >= report.count(status), "{name} in grid");
             assert!(report.count(status) > 0, "the sample has every status");
@@ -920,8 +1023,17 @@ mod tests {
             .filter(|c| matches!(c.status, Status::Fail | Status::UnexpectedPass | Status::Flaky))
             .count();
         assert_eq!(html.matches("<a class=\"st st-").count(), report.cells.len() + problems);
-        assert!(html.contains("<h3>server <code>rust-server</code></h3>"));
-        assert!(html.contains("<h3>server <code>python-server</code></h3>"));
+        // One table: a row per case, the servers' clients across.
+        assert_eq!(html.matches("<table class=\"matrix\">").count(), 1);
+        assert!(html.contains(
+            "<th colspan=\"3\" class=\"first\" id=\"server-rust-server\"><code>rust-server</code>"
+        ));
+        assert!(html.contains("<th colspan=\"3\" class=\"first\" id=\"server-python-server\">"));
+        assert!(html.contains("<tr><th><code>utf8</code></th>"), "a row with a problem is not quiet");
+        assert!(html.contains("<tr class=\"quiet\"><th><code>hello</code></th>"));
+        assert!(html.contains("<input type=\"checkbox\" id=\"only-problems\">"));
+        // The legend says what each mark means, once ("known known" was unreadable).
+        assert!(!legend.contains("known known") && !legend.contains("flaky flaky"));
         assert!(html.contains("title=\"rust-server/java/utf8: fail\nserver printed 19 bytes"));
     }
 
@@ -1000,14 +1112,30 @@ mod tests {
     #[test]
     fn long_output_starts_collapsed() {
         let mut out = String::new();
-        stream(&mut out, "stdout", "short\n");
+        stream(&mut out, "stdout", "short\n", Limit::FILE);
         assert!(out.starts_with("<details open><summary>stdout <span class=\"muted\">(1 line, 6 bytes)"));
         out.clear();
-        stream(&mut out, "stderr", &"x\n".repeat(500));
+        stream(&mut out, "stderr", &"x\n".repeat(500), Limit::FILE);
         assert!(out.starts_with("<details><summary>stderr <span class=\"muted\">(500 lines, 1,000 bytes)"));
         out.clear();
-        stream(&mut out, "stdout", "");
+        stream(&mut out, "stdout", "", Limit::FILE);
         assert_eq!(out, "<p class=\"muted\">stdout: empty</p>\n");
+    }
+
+    #[test]
+    fn long_reasons_and_logs_are_bounded() {
+        let mut report = sample();
+        let logged: String = (1..=8_200)
+            .map(|seq| format!("\nthe server logged a message no client reported: 127.0.0.1:1 seq {seq}"))
+            .collect();
+        report.cells[1].reason = Some(format!("client failed (exit code 5){logged}"));
+        report.cells[1].attempts[0].server.as_mut().unwrap().stdout = logged.repeat(3);
+        let html = render(&report);
+        let d = detail_of(&html, "cell-rust-server.rust.utf8");
+        assert!(d.contains("<span class=\"note\">… and 8,195 more like it</span>"), "{d}");
+        assert!(d.contains("the JSON report has every line"));
+        assert!(d.len() < 40_000, "{} bytes", d.len());
+        assert_balanced(&html);
     }
 
     #[test]
