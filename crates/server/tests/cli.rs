@@ -42,6 +42,22 @@ fn prints_the_tutorials_hello_and_message_then_exits_0_on_sigterm() {
 }
 
 #[test]
+fn sigterm_the_moment_it_says_listening_is_still_a_clean_exit() {
+    // A harness stops a server as soon as its clients are done, which can be right after the
+    // `listening on` line: the handler must be in place before that line is printed.
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    for transport in ["tcp", "udp"] {
+        for _ in 0..50 {
+            let (mut child, _out, _addr) = start(&["--port", "0", "--transport", transport]);
+            kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), Signal::SIGTERM).unwrap();
+            let status = child.wait().unwrap();
+            assert!(status.success(), "{transport}: {status}");
+        }
+    }
+}
+
+#[test]
 fn listens_on_ipv6_loopback() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
         eprintln!("no IPv6 loopback on this machine; nothing to check");

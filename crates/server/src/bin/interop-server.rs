@@ -37,12 +37,15 @@ fn run() -> anyhow::Result<()> {
     });
 
     let served = runtime.block_on(async {
+        // Before anything is bound, so before `listening on` is printed: whoever reads that line
+        // may send SIGTERM at once, and it must find the handler in place, not the default action.
+        let shutdown = shutdown_signal()?;
         let (config, address) = (args.config(), format!("{}:{}", args.host, args.port));
         match (args.transport, &args.path) {
             (Transport::Unix, Some(path)) => {
                 let listener =
                     bind_unix(path).with_context(|| format!("cannot listen on {}", path.display()))?;
-                let served = interop_server::run(listener, config, events, shutdown_signal()).await;
+                let served = interop_server::run(listener, config, events, shutdown).await;
                 // Leave no socket file behind.
                 let _ = std::fs::remove_file(path);
                 served?;
@@ -51,13 +54,13 @@ fn run() -> anyhow::Result<()> {
                 let socket = UdpSocket::bind((args.host.as_str(), args.port))
                     .await
                     .with_context(|| format!("cannot bind udp {address}"))?;
-                run_udp(socket, config, events, shutdown_signal()).await?;
+                run_udp(socket, config, events, shutdown).await?;
             }
             _ => {
                 let listener = TcpListener::bind((args.host.as_str(), args.port))
                     .await
                     .with_context(|| format!("cannot listen on {address}"))?;
-                interop_server::run(listener, config, events, shutdown_signal()).await?;
+                interop_server::run(listener, config, events, shutdown).await?;
             }
         }
         anyhow::Ok(())
@@ -71,16 +74,16 @@ fn run() -> anyhow::Result<()> {
     }
 }
 
-/// Completes on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now, and returns a future that completes on the first
+/// of them. (Installed when called, not when first polled: see the caller.)
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
-        // Without signal handlers the default action (exit) applies; run until then.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
