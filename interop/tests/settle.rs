@@ -60,7 +60,7 @@ fn a_server_slower_than_its_clients_still_gets_every_message_checked() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+    assert!(stdout.contains("FAILED 1 failed, 1 passed (2 cells)"), "{stdout}");
     assert!(
         stdout.contains("the server logged a message (96 bytes) from a connection the fault cut"),
         "{stdout}"
