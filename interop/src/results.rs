@@ -292,6 +292,28 @@ pub struct Direction {
     pub dump_limit: u64,
 }
 
+impl CellReport {
+    /// A cell's report before it ran: passing, no attempts, no reason; `spec` empty and `mode`
+    /// raw until the caller sets them.
+    pub fn new(server: &str, client: &str, case: &str) -> CellReport {
+        CellReport {
+            name: format!("{server}/{client}/{case}"),
+            server: server.into(),
+            client: client.into(),
+            case: case.into(),
+            spec: String::new(),
+            mode: "raw".into(),
+            status: Status::Pass,
+            reason: None,
+            known: None,
+            duration_ms: 0,
+            flake_rate: None,
+            attempts: Vec::new(),
+            repro: Vec::new(),
+        }
+    }
+}
+
 impl Attempt {
     /// Its processes with a label: the server (if one ran), then each client.
     pub fn processes(&self) -> impl Iterator<Item = (&'static str, &ProcessLog)> {
@@ -485,21 +507,7 @@ mod tests {
 
     fn cell(name: &str) -> CellReport {
         let parts: Vec<&str> = name.split('/').collect();
-        CellReport {
-            name: name.into(),
-            server: parts[0].into(),
-            client: parts[1].into(),
-            case: parts[2].into(),
-            spec: String::new(),
-            mode: "raw".into(),
-            status: Status::Pass,
-            reason: None,
-            known: None,
-            duration_ms: 1,
-            flake_rate: None,
-            attempts: Vec::new(),
-            repro: Vec::new(),
-        }
+        CellReport { duration_ms: 1, ..CellReport::new(parts[0], parts[1], parts[2]) }
     }
 
     /// The plan `s/c/0` … `s/c/{n-1}`, as partition `part` of it would report.

@@ -258,19 +258,9 @@ fn not_run(context: &Context, cell: &Cell, options: &RunOptions, reason: &str) -
 /// A cell's report before it ran.
 fn blank(cell: &Cell) -> CellReport {
     CellReport {
-        name: cell.name(),
-        server: cell.server.name.clone(),
-        client: cell.client.name.clone(),
-        case: cell.case.name.into(),
         spec: cell.case.spec.into(),
         mode: cell.case.mode.as_str().into(),
-        status: Status::Pass,
-        reason: None,
-        known: None,
-        duration_ms: 0,
-        flake_rate: None,
-        attempts: Vec::new(),
-        repro: Vec::new(),
+        ..CellReport::new(&cell.server.name, &cell.client.name, cell.case.name)
     }
 }
 

@@ -134,21 +134,7 @@ pub(crate) fn flake_rate(cell: &CellReport) -> Option<String> {
 /// A cell with nothing in it, for reporters' tests to fill in.
 #[cfg(test)]
 pub(crate) fn blank_cell(server: &str, client: &str, case: &str, status: Status) -> CellReport {
-    CellReport {
-        name: format!("{server}/{client}/{case}"),
-        server: server.into(),
-        client: client.into(),
-        case: case.into(),
-        spec: String::new(),
-        mode: "raw".into(),
-        status,
-        reason: None,
-        known: None,
-        duration_ms: 0,
-        flake_rate: None,
-        attempts: Vec::new(),
-        repro: Vec::new(),
-    }
+    CellReport { status, ..CellReport::new(server, client, case) }
 }
 
 #[cfg(test)]
