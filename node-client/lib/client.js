@@ -122,6 +122,38 @@ const timedOut = (what, ms) => () => timeoutError(`${what}: timed out after ${ms
 
 // ------------------------------------------------------------------------- stream connections
 
+/**
+ * A socket that keeps reading after a failed write.
+ *
+ * Node destroys a socket as soon as a write to it fails, which closes it with whatever the peer
+ * sent still unread in the kernel. That is exactly the reply §3.4 says to look for: a server
+ * that rejects a frame sends `ERR too-large …` and closes without reading the rest, so the
+ * client's write fails with a reset, and the ERR, which arrived before the reset, is still
+ * waiting in the receive buffer. libuv retries a partly written buffer at once, without polling
+ * for input in between, so this happens whenever the reset lands while a large frame is being
+ * written. Here a failed write is recorded in `writeError` instead of failing the stream; the
+ * socket stays open and readable until its owner destroys it, and the owner reports the error.
+ */
+class ReplyKeepingSocket extends net.Socket {
+  /** The first error a write met, or null. */
+  writeError = null;
+
+  _write(data, encoding, callback) {
+    super._write(data, encoding, this.#recordFailure(callback));
+  }
+
+  _writev(chunks, callback) {
+    super._writev(chunks, this.#recordFailure(callback));
+  }
+
+  #recordFailure(callback) {
+    return (err) => {
+      if (err) this.writeError ??= err;
+      callback();
+    };
+  }
+}
+
 /** A TCP or Unix stream socket, read into a buffer as data arrives (so nothing is lost). */
 class StreamConn extends Waitable {
   constructor(socket) {
@@ -228,16 +260,21 @@ class StreamConn extends Waitable {
     );
   }
 
-  /** Writes `data` completely (into the kernel); with `end`, then shuts down the write side. */
+  /**
+   * Writes `data` completely (into the kernel); with `end`, then shuts down the write side.
+   * A failed write rejects, and the connection stays readable: replies the server sent before
+   * it broke the connection can still be read (§3.4).
+   */
   write(data, { end = false } = {}, ms, what) {
     let done = false;
     let failed = null;
     const callback = (err) => {
-      if (err) failed = err;
+      failed = err ?? this.socket.writeError;
       done = true;
       this.wake();
     };
     if (this.error) return Promise.reject(this.error);
+    if (this.socket.writeError) return Promise.reject(this.socket.writeError);
     if (end) {
       if (data.length) this.socket.end(data, callback);
       else this.socket.end(callback);
@@ -284,7 +321,7 @@ async function resolveHost(host, ms) {
 
 /** Connects one socket; refused, unreachable or missing -> 3, timeout -> 4, reset -> 1. */
 async function connectSocket(connectOptions, target, ms) {
-  const socket = net.connect({ ...connectOptions, allowHalfOpen: true });
+  const socket = new ReplyKeepingSocket({ allowHalfOpen: true }).connect(connectOptions);
   const conn = new StreamConn(socket);
   try {
     await conn.waitConnected(ms, `connecting to ${target}`);
