@@ -29,19 +29,31 @@ const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are re-arm
 
 // ------------------------------------------------------------------------------------- helpers
 
-/** Calls `fn` once `ms` milliseconds have passed (any `ms`, even beyond setTimeout's limit). */
+/**
+ * Calls `fn` once `ms` milliseconds have passed (any `ms`, even beyond setTimeout's limit), and
+ * returns a function that cancels it.
+ *
+ * The event loop runs due timers before it polls for I/O, so after the process was held up
+ * longer than `ms` (a busy machine) a timer would fire before the reply that arrived in time
+ * is even read. So `fn` runs from setImmediate, after one more poll for I/O: whatever already
+ * arrived is handled first, and a waiter that it satisfied has cancelled `fn`.
+ */
 function startTimer(ms, fn) {
   const end = performance.now() + ms;
-  let handle;
+  let timer;
+  let immediate;
   const arm = (delay) => {
-    handle = setTimeout(() => {
+    timer = setTimeout(() => {
       const left = end - performance.now();
       if (left > 0) arm(left);
-      else fn();
+      else immediate = setImmediate(fn);
     }, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
   };
   arm(ms);
-  return () => clearTimeout(handle);
+  return () => {
+    clearTimeout(timer);
+    clearImmediate(immediate);
+  };
 }
 
 let errorMap;
@@ -96,7 +108,10 @@ class Waitable {
   until(check, ms, onTimeout) {
     return new Promise((resolve, reject) => {
       let stopTimer = () => {};
+      let settled = false;
       const finish = (settle, value) => {
+        if (settled) return;
+        settled = true;
         stopTimer();
         this.waiter = null;
         settle(value);

@@ -25,12 +25,15 @@ export function frame(payload) {
 
 /**
  * Runs `command args` (by default the client under the current node) and collects its output.
- * Resolves to { code, signal, stdout (Buffer), stderr (string), elapsedMs, pid }.
+ * Resolves to { code, signal, stdout (Buffer), stderr (string), elapsedMs, exitedAt, pid };
+ * `exitedAt` is performance.now() when it ended, to measure from a moment a test server saw.
+ * `onSpawn(child)` is called with the child process as soon as it is started.
  */
-export function run(args, { command = process.execPath, prefix = [BIN], limitMs = 30000 } = {}) {
+export function run(args, { command = process.execPath, prefix = [BIN], limitMs = 30000, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     const out = [];
     const err = [];
     child.stdout.on('data', (chunk) => out.push(chunk));
@@ -45,6 +48,7 @@ export function run(args, { command = process.execPath, prefix = [BIN], limitMs 
         stdout: Buffer.concat(out),
         stderr: Buffer.concat(err).toString('utf8'),
         elapsedMs: performance.now() - started,
+        exitedAt: performance.now(),
         pid: child.pid,
       });
     });
@@ -96,6 +100,7 @@ export async function streamServer(onConnection, { host = '127.0.0.1', path: soc
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     const record = {
+      connectedAt: performance.now(),
       peer: socketPath ? null : printed(socket.remoteAddress, socket.remotePort),
       chunks: [],
       messages: [],

@@ -10,6 +10,7 @@ import {
   ALL_BYTES,
   BIN,
   ackFor,
+  frame,
   framedServer,
   freePort,
   hasIpv6Loopback,
@@ -344,6 +345,33 @@ describe('framed mode', () => {
       const result = await runClient(['--port', String(server.port), '--mode', 'framed', '--file', file]);
       assert.equal(result.code, 5, result.stderr);
       assert.match(result.stderr, /^error: server rejected message 1: ERR too-large 33554432 > 1000\n$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('uses a reply that arrived in time even if the client could not run until after its timeout', async () => {
+    // A busy machine can hold the client up past its timeout while the reply waits in the
+    // kernel: the reply counts, it arrived in time. Stopping the client (SIGSTOP) for longer
+    // than its timeout while the server answers makes that happen on every run.
+    let child;
+    const server = await streamServer((socket) => {
+      socket.once('data', (chunk) => {
+        child.kill('SIGSTOP');
+        socket.write(frame(ackFor(1, chunk.subarray(4))), () => {
+          socket.end();
+          setTimeout(() => child.kill('SIGCONT'), 1000);
+        });
+      });
+    });
+    try {
+      const result = await runClient(['--port', String(server.port), '--mode', 'framed', '--timeout-ms', '300', 'x'], {
+        onSpawn: (spawned) => {
+          child = spawned;
+        },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.toString(), 'x\n');
     } finally {
       await server.close();
     }
