@@ -194,7 +194,7 @@ export async function udpServer({ reply = (seq, payload) => ackFor(seq, payload)
     const peer = printed(rinfo.address, rinfo.port);
     const seq = (seqs.get(peer) ?? 0) + 1;
     seqs.set(peer, seq);
-    datagrams.push({ peer, seq, payload });
+    datagrams.push({ peer, seq, payload, receivedAt: performance.now() });
     const answer = reply(seq, payload, rinfo);
     if (answer !== null && answer !== undefined) socket.send(Buffer.from(answer), rinfo.port, rinfo.address);
   });
@@ -231,6 +231,53 @@ export async function hasIpv6Loopback() {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition()` holds, checking every 10 ms; fails after `limitMs`. */
+export async function eventually(condition, what, limitMs = 10000) {
+  const end = performance.now() + limitMs;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
+    await sleep(10);
+  }
+}
+
+/**
+ * The connections a stream server has accepted from everyone else so far. A listener accepts
+ * in order, so once the server has seen a probe connection made now, it has seen every
+ * connection made before (say by a client that has exited); the probe is left out.
+ */
+export async function connectionsSoFar(server) {
+  const probe = net.connect({ host: '127.0.0.1', port: server.port });
+  await new Promise((resolve, reject) => {
+    probe.once('connect', resolve);
+    probe.once('error', reject);
+  });
+  const me = printed(probe.localAddress, probe.localPort);
+  try {
+    await eventually(() => server.connections.some((c) => c.peer === me), 'the probe connection');
+  } finally {
+    probe.destroy();
+  }
+  const index = server.connections.findIndex((c) => c.peer === me);
+  server.connections.splice(index, 1);
+  return server.connections.slice(0, index);
+}
+
+/** The same for a UDP server: the datagrams it has received from everyone else so far. */
+export async function datagramsSoFar(server) {
+  const probe = dgram.createSocket('udp4');
+  await new Promise((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const me = printed('127.0.0.1', probe.address().port);
+  try {
+    probe.send(Buffer.from('probe'), server.port, '127.0.0.1');
+    await eventually(() => server.datagrams.some((d) => d.peer === me), 'the probe datagram');
+  } finally {
+    probe.close();
+  }
+  const index = server.datagrams.findIndex((d) => d.peer === me);
+  server.datagrams.splice(index, 1);
+  return server.datagrams.slice(0, index);
+}
 
 /** The 256-byte message of all byte values, 00 to ff. */
 export const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
