@@ -173,8 +173,10 @@ def test_sigterm_cuts_off_connections_after_the_grace_period():
         sock = server.connect()
         server.wait_for(lambda e: e["event"] == "connected")
         started = time.monotonic()
-        assert server.stop() == 0
-        assert 4.5 < time.monotonic() - started < 10
+        assert server.stop(timeout=30) == 0
+        # Cut off after the 5 s grace period, not before; the upper bound only says it did not
+        # wait for the connection, with room for a busy machine.
+        assert 4.5 < time.monotonic() - started < 5 + 15
         assert server.events[-1] == {
             "event": "error",
             "error": "shutdown: closed 1 connection(s) still open after 5000 ms",
