@@ -303,6 +303,31 @@ func TestErrReplyAfterFailedWrite(t *testing.T) {
 	expect(t, r, 5, "ERR too-large 33554432 > 1024")
 }
 
+// The same while pipelining, after acknowledging message 1: whether the write broke or not,
+// message 1 is delivered (printed) and the ERR for message 2 reported. (Before, a broken write
+// skipped the ACK, so what was printed depended on when the reset landed.)
+func TestErrReplyAfterFailedPipelinedWrite(t *testing.T) {
+	port, _ := tcpServer(t, "127.0.0.1", func(conn net.Conn, _ *recorder) {
+		first, err := wire.ReadFrame(conn, 1024)
+		if err != nil {
+			return
+		}
+		var h [4]byte
+		if _, err := io.ReadFull(conn, h[:]); err != nil {
+			return
+		}
+		out, _ := wire.AppendFrame(nil, wire.ExpectedAck(1, first))
+		out, _ = wire.AppendFrame(out, []byte("ERR too-large 33554432 > 1024"))
+		_, _ = conn.Write(out)
+	})
+	big := make([]byte, 32<<20)
+	r := run("--port", port, "--mode", "framed", "--pipeline", "--file", writeFile(t, []byte("ok")), "--file", writeFile(t, big))
+	expect(t, r, 5, "server rejected message 2: ERR too-large 33554432 > 1024")
+	if r.stdout != "ok\n" {
+		t.Errorf("stdout %q, want the acknowledged message", r.stdout)
+	}
+}
+
 func TestRefusedExit3(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
