@@ -358,19 +358,22 @@ describe('framed mode', () => {
   it('uses a reply that arrived in time even if the client could not run until after its timeout', async () => {
     // A busy machine can hold the client up past its timeout while the reply waits in the
     // kernel: the reply counts, it arrived in time. Stopping the client (SIGSTOP) for longer
-    // than its timeout while the server answers makes that happen on every run.
+    // than its timeout while the server answers makes that happen on every run. The limit is
+    // 3 s so that this process, busy too, surely stops the client before it runs out. (A client
+    // that lets the timer win fails only when the stop lands outside its poll for input; one
+    // stopped while waiting in the poll sees the reply first anyway.)
     let child;
     const server = await streamServer((socket) => {
       socket.once('data', (chunk) => {
         child.kill('SIGSTOP');
         socket.write(frame(ackFor(1, chunk.subarray(4))), () => {
           socket.end();
-          setTimeout(() => child.kill('SIGCONT'), 1000);
+          setTimeout(() => child.kill('SIGCONT'), 3500);
         });
       });
     });
     try {
-      const result = await runClient(['--port', String(server.port), '--mode', 'framed', '--timeout-ms', '300', 'x'], {
+      const result = await runClient(['--port', String(server.port), '--mode', 'framed', '--timeout-ms', '3000', 'x'], {
         onSpawn: (spawned) => {
           child = spawned;
         },
