@@ -29,19 +29,31 @@ const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit; longer waits are re-arm
 
 // ------------------------------------------------------------------------------------- helpers
 
-/** Calls `fn` once `ms` milliseconds have passed (any `ms`, even beyond setTimeout's limit). */
+/**
+ * Calls `fn` once `ms` milliseconds have passed (any `ms`, even beyond setTimeout's limit), and
+ * returns a function that cancels it.
+ *
+ * The event loop runs due timers before it polls for I/O, so after the process was held up
+ * longer than `ms` (a busy machine) a timer would fire before the reply that arrived in time
+ * is even read. So `fn` runs from setImmediate, after one more poll for I/O: whatever already
+ * arrived is handled first, and a waiter that it satisfied has cancelled `fn`.
+ */
 function startTimer(ms, fn) {
   const end = performance.now() + ms;
-  let handle;
+  let timer;
+  let immediate;
   const arm = (delay) => {
-    handle = setTimeout(() => {
+    timer = setTimeout(() => {
       const left = end - performance.now();
       if (left > 0) arm(left);
-      else fn();
+      else immediate = setImmediate(fn);
     }, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
   };
   arm(ms);
-  return () => clearTimeout(handle);
+  return () => {
+    clearTimeout(timer);
+    clearImmediate(immediate);
+  };
 }
 
 let errorMap;
@@ -96,7 +108,10 @@ class Waitable {
   until(check, ms, onTimeout) {
     return new Promise((resolve, reject) => {
       let stopTimer = () => {};
+      let settled = false;
       const finish = (settle, value) => {
+        if (settled) return;
+        settled = true;
         stopTimer();
         this.waiter = null;
         settle(value);
@@ -121,6 +136,38 @@ class Waitable {
 const timedOut = (what, ms) => () => timeoutError(`${what}: timed out after ${ms} ms`);
 
 // ------------------------------------------------------------------------- stream connections
+
+/**
+ * A socket that keeps reading after a failed write.
+ *
+ * Node destroys a socket as soon as a write to it fails, which closes it with whatever the peer
+ * sent still unread in the kernel. That is exactly the reply §3.4 says to look for: a server
+ * that rejects a frame sends `ERR too-large …` and closes without reading the rest, so the
+ * client's write fails with a reset, and the ERR, which arrived before the reset, is still
+ * waiting in the receive buffer. libuv retries a partly written buffer at once, without polling
+ * for input in between, so this happens whenever the reset lands while a large frame is being
+ * written. Here a failed write is recorded in `writeError` instead of failing the stream; the
+ * socket stays open and readable until its owner destroys it, and the owner reports the error.
+ */
+class ReplyKeepingSocket extends net.Socket {
+  /** The first error a write met, or null. */
+  writeError = null;
+
+  _write(data, encoding, callback) {
+    super._write(data, encoding, this.#recordFailure(callback));
+  }
+
+  _writev(chunks, callback) {
+    super._writev(chunks, this.#recordFailure(callback));
+  }
+
+  #recordFailure(callback) {
+    return (err) => {
+      if (err) this.writeError ??= err;
+      callback();
+    };
+  }
+}
 
 /** A TCP or Unix stream socket, read into a buffer as data arrives (so nothing is lost). */
 class StreamConn extends Waitable {
@@ -228,16 +275,21 @@ class StreamConn extends Waitable {
     );
   }
 
-  /** Writes `data` completely (into the kernel); with `end`, then shuts down the write side. */
+  /**
+   * Writes `data` completely (into the kernel); with `end`, then shuts down the write side.
+   * A failed write rejects, and the connection stays readable: replies the server sent before
+   * it broke the connection can still be read (§3.4).
+   */
   write(data, { end = false } = {}, ms, what) {
     let done = false;
     let failed = null;
     const callback = (err) => {
-      if (err) failed = err;
+      failed = err ?? this.socket.writeError;
       done = true;
       this.wake();
     };
     if (this.error) return Promise.reject(this.error);
+    if (this.socket.writeError) return Promise.reject(this.socket.writeError);
     if (end) {
       if (data.length) this.socket.end(data, callback);
       else this.socket.end(callback);
@@ -284,7 +336,7 @@ async function resolveHost(host, ms) {
 
 /** Connects one socket; refused, unreachable or missing -> 3, timeout -> 4, reset -> 1. */
 async function connectSocket(connectOptions, target, ms) {
-  const socket = net.connect({ ...connectOptions, allowHalfOpen: true });
+  const socket = new ReplyKeepingSocket({ allowHalfOpen: true }).connect(connectOptions);
   const conn = new StreamConn(socket);
   try {
     await conn.waitConnected(ms, `connecting to ${target}`);

@@ -25,12 +25,15 @@ export function frame(payload) {
 
 /**
  * Runs `command args` (by default the client under the current node) and collects its output.
- * Resolves to { code, signal, stdout (Buffer), stderr (string), elapsedMs, pid }.
+ * Resolves to { code, signal, stdout (Buffer), stderr (string), elapsedMs, exitedAt, pid };
+ * `exitedAt` is performance.now() when it ended, to measure from a moment a test server saw.
+ * `onSpawn(child)` is called with the child process as soon as it is started.
  */
-export function run(args, { command = process.execPath, prefix = [BIN], limitMs = 30000 } = {}) {
+export function run(args, { command = process.execPath, prefix = [BIN], limitMs = 30000, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, [...prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     const out = [];
     const err = [];
     child.stdout.on('data', (chunk) => out.push(chunk));
@@ -45,6 +48,7 @@ export function run(args, { command = process.execPath, prefix = [BIN], limitMs 
         stdout: Buffer.concat(out),
         stderr: Buffer.concat(err).toString('utf8'),
         elapsedMs: performance.now() - started,
+        exitedAt: performance.now(),
         pid: child.pid,
       });
     });
@@ -96,6 +100,7 @@ export async function streamServer(onConnection, { host = '127.0.0.1', path: soc
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     const record = {
+      connectedAt: performance.now(),
       peer: socketPath ? null : printed(socket.remoteAddress, socket.remotePort),
       chunks: [],
       messages: [],
@@ -189,7 +194,7 @@ export async function udpServer({ reply = (seq, payload) => ackFor(seq, payload)
     const peer = printed(rinfo.address, rinfo.port);
     const seq = (seqs.get(peer) ?? 0) + 1;
     seqs.set(peer, seq);
-    datagrams.push({ peer, seq, payload });
+    datagrams.push({ peer, seq, payload, receivedAt: performance.now() });
     const answer = reply(seq, payload, rinfo);
     if (answer !== null && answer !== undefined) socket.send(Buffer.from(answer), rinfo.port, rinfo.address);
   });
@@ -226,6 +231,53 @@ export async function hasIpv6Loopback() {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition()` holds, checking every 10 ms; fails after `limitMs`. */
+export async function eventually(condition, what, limitMs = 10000) {
+  const end = performance.now() + limitMs;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
+    await sleep(10);
+  }
+}
+
+/**
+ * The connections a stream server has accepted from everyone else so far. A listener accepts
+ * in order, so once the server has seen a probe connection made now, it has seen every
+ * connection made before (say by a client that has exited); the probe is left out.
+ */
+export async function connectionsSoFar(server) {
+  const probe = net.connect({ host: '127.0.0.1', port: server.port });
+  await new Promise((resolve, reject) => {
+    probe.once('connect', resolve);
+    probe.once('error', reject);
+  });
+  const me = printed(probe.localAddress, probe.localPort);
+  try {
+    await eventually(() => server.connections.some((c) => c.peer === me), 'the probe connection');
+  } finally {
+    probe.destroy();
+  }
+  const index = server.connections.findIndex((c) => c.peer === me);
+  server.connections.splice(index, 1);
+  return server.connections.slice(0, index);
+}
+
+/** The same for a UDP server: the datagrams it has received from everyone else so far. */
+export async function datagramsSoFar(server) {
+  const probe = dgram.createSocket('udp4');
+  await new Promise((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const me = printed('127.0.0.1', probe.address().port);
+  try {
+    probe.send(Buffer.from('probe'), server.port, '127.0.0.1');
+    await eventually(() => server.datagrams.some((d) => d.peer === me), 'the probe datagram');
+  } finally {
+    probe.close();
+  }
+  const index = server.datagrams.findIndex((d) => d.peer === me);
+  server.datagrams.splice(index, 1);
+  return server.datagrams.slice(0, index);
+}
 
 /** The 256-byte message of all byte values, 00 to ff. */
 export const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

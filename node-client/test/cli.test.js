@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgs } from '../lib/cli.js';
-import { freePort, rawServer, runClient, sleep, tempDir } from '../test-support/helpers.js';
+import { connectionsSoFar, freePort, rawServer, runClient, tempDir } from '../test-support/helpers.js';
 
 describe('parseArgs', () => {
   it('has the documented defaults', () => {
@@ -133,8 +133,7 @@ describe('the program', () => {
       // Options are parsed before anything: a usage error behind a good --port connects nowhere.
       const late = await runClient(['--port', String(server.port), 'hi', '--mode', 'bogus']);
       assert.equal(late.code, 2);
-      await sleep(50);
-      assert.equal(server.connections.length, 0);
+      assert.deepEqual(await connectionsSoFar(server), []);
     } finally {
       await server.close();
     }
@@ -155,8 +154,7 @@ describe('the program', () => {
       assert.match(result.stderr, /^error: .*missing.*\n$/);
       const directory = await runClient(['--port', String(server.port), '--file', dir]);
       assert.equal(directory.code, 1);
-      await sleep(50);
-      assert.equal(server.connections.length, 0);
+      assert.deepEqual(await connectionsSoFar(server), []);
     } finally {
       cleanup();
       await server.close();

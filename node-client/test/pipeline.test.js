@@ -1,8 +1,10 @@
 // Pipelining and half-close (§11): every frame in one write, then the acknowledgements.
 
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ackFor, framedServer, jsonLines, lines, runClient, tempDir } from '../test-support/helpers.js';
+import { ackFor, frame, framedServer, jsonLines, lines, runClient, streamServer, tempDir } from '../test-support/helpers.js';
 
 const messages = Array.from({ length: 50 }, (_, i) => `pipelined ${i + 1}`);
 
@@ -83,6 +85,37 @@ describe('--pipeline and --half-close', () => {
         assert.deepEqual(lines(result), ['one']);
         assert.match(result.stderr, /^error: server rejected message 2: ERR too-large 2 > 1\n$/);
       }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('exits 5 on an ERR for a large later frame, after printing the acknowledged ones, though the write broke', async () => {
+    // The server acknowledges message 1, rejects message 2 from its length and closes without
+    // reading it, so the client's write of 32 MiB fails with a reset: the ACK and the ERR are
+    // still in its receive buffer, and count as if the write had not failed (§11).
+    const server = await streamServer((socket) => {
+      let pending = Buffer.alloc(0);
+      const onData = (chunk) => {
+        pending = Buffer.concat([pending, chunk]);
+        if (pending.length < 4 || pending.length < 4 + pending.readUInt32BE(0) + 4) return;
+        socket.off('data', onData);
+        const first = pending.subarray(4, 4 + pending.readUInt32BE(0));
+        const length = pending.readUInt32BE(4 + first.length);
+        const replies = Buffer.concat([frame(ackFor(1, first)), frame(`ERR too-large ${length} > 1000`)]);
+        socket.write(replies, () => socket.resetAndDestroy());
+      };
+      socket.on('data', onData);
+    });
+    const small = `${tmp.dir}/small.txt`;
+    const big = `${tmp.dir}/big.bin`;
+    fs.writeFileSync(small, 'ok');
+    fs.writeFileSync(big, Buffer.alloc(32 * 1024 * 1024, 2));
+    try {
+      const result = await runClient(['--port', String(server.port), '--mode', 'framed', '--pipeline', '--file', small, '--file', big]);
+      assert.equal(result.code, 5, result.stderr);
+      assert.deepEqual(lines(result), ['ok']);
+      assert.match(result.stderr, /^error: server rejected message 2: ERR too-large 33554432 > 1000\n$/);
     } finally {
       await server.close();
     }

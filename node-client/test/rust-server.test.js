@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { ALL_BYTES, jsonLines, runClient, sleep, tempDir } from '../test-support/helpers.js';
+import { ALL_BYTES, eventually, jsonLines, runClient, tempDir } from '../test-support/helpers.js';
 
 const SERVER = process.env.INTEROP_SERVER;
 
@@ -41,9 +41,11 @@ function startServer(args) {
   });
 }
 
+const messageEvents = (events) => events.filter((e) => e.event === 'message');
+
 /** Every client line has its server `message` event: same peer, seq, len and sha256. */
 function assertMatches(records, events) {
-  const messages = events.filter((e) => e.event === 'message');
+  const messages = messageEvents(events);
   assert.equal(messages.length, records.length);
   for (const record of records) {
     const event = messages.find((e) => e.peer === record.local && e.seq === record.seq && e.sha256 === record.sha256);
@@ -69,8 +71,9 @@ describe('against the real server (INTEROP_SERVER)', { skip: SERVER ? false : 'I
         const port = server.address.split(':').pop();
         const result = await runClient(['--port', port, '--mode', mode, '--format', 'json', '--file', binFile, 'héllo', '']);
         assert.equal(result.code, 0, result.stderr);
-        await sleep(200);
-        assertMatches(jsonLines(result), server.events);
+        const records = jsonLines(result);
+        await eventually(() => messageEvents(server.events).length >= records.length, 'the server\'s message events');
+        assertMatches(records, server.events);
       } finally {
         await server.stop();
       }
@@ -101,7 +104,7 @@ describe('against the real server (INTEROP_SERVER)', { skip: SERVER ? false : 'I
         assert.equal(result.code, 0, result.stderr);
         records.push(...jsonLines(result));
       }
-      await sleep(200);
+      await eventually(() => messageEvents(server.events).length >= records.length, 'the server\'s message events');
       assertMatches(records, server.events);
     } finally {
       await server.stop();
@@ -121,9 +124,11 @@ describe('against the real server (INTEROP_SERVER)', { skip: SERVER ? false : 'I
       assert.equal(viaUnix.code, 0, viaUnix.stderr);
       const viaUdp = await runClient(['--transport', 'udp', '--port', udp.address.split(':').pop(), '--format', 'json', 'd1', 'd2']);
       assert.equal(viaUdp.code, 0, viaUdp.stderr);
-      await sleep(200);
-      assertMatches(jsonLines(viaUnix), unix.events);
-      assertMatches(jsonLines(viaUdp), udp.events);
+      const [unixRecords, udpRecords] = [jsonLines(viaUnix), jsonLines(viaUdp)];
+      await eventually(() => messageEvents(unix.events).length >= unixRecords.length, 'the unix server\'s message events');
+      await eventually(() => messageEvents(udp.events).length >= udpRecords.length, 'the udp server\'s message events');
+      assertMatches(unixRecords, unix.events);
+      assertMatches(udpRecords, udp.events);
     } finally {
       await unix?.stop();
       await udp?.stop();

@@ -52,6 +52,9 @@ class Connection:
     def __init__(self, peer: str, local: str) -> None:
         self.peer = peer
         self.local = local
+        # time.monotonic() when the server accepted it: tests time a client from here, not
+        # from its start-up, which can take seconds on a busy machine.
+        self.accepted_at = time.monotonic()
         self.messages: List[bytes] = []
         self.error: Optional[str] = None
         # Deferred acknowledgements (``defer``): whether EOF had been read before the first
@@ -149,16 +152,45 @@ class Server:
         with self._lock:
             return [m for c in self.connections for m in c.messages]
 
-    def wait_closed(self, count: int, timeout: float = 5.0) -> None:
+    def wait_closed(self, count: int, timeout: float = 10.0) -> None:
         """Wait until ``count`` connections have finished on the server side."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def finished() -> bool:
             with self._lock:
                 conns = list(self.connections)
-            if len(conns) >= count and all(c.done.is_set() for c in conns[:count]):
-                return
-            time.sleep(0.01)
-        raise AssertionError("server connections did not finish")
+            return len(conns) >= count and all(c.done.is_set() for c in conns[:count])
+
+        wait_until(finished, "server connections to finish", timeout)
+
+    def wait_messages(self, count: int, timeout: float = 10.0) -> List[bytes]:
+        """Wait until the server has received ``count`` messages in all; return them."""
+        wait_until(lambda: len(self.messages()) >= count, "%d messages" % count, timeout)
+        return self.messages()
+
+    def connections_so_far(self) -> List[Connection]:
+        """The connections accepted from everyone else so far.
+
+        A listener accepts in order, so once a probe connection made now has been accepted,
+        every connection made before it (say by a client that has exited) has been too. The
+        probe is left out. Unlike a sleep, this holds however slow the machine is.
+        """
+        if self.path is not None:
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.connect(self.path)
+            me = "pid:%d" % os.getpid()
+        else:
+            probe = socket.create_connection((self.host, self.port), timeout=10)
+            me = fmt_addr(probe.getsockname())
+        try:
+            wait_until(
+                lambda: any(c.peer == me for c in list(self.connections)), "the probe connection"
+            )
+        finally:
+            probe.close()
+        with self._lock:
+            index = next(i for i, c in enumerate(self.connections) if c.peer == me)
+            del self.connections[index]
+            return self.connections[:index]
 
     # -- serving -------------------------------------------------------------------------
     def _accept_loop(self) -> None:
@@ -302,6 +334,7 @@ class UdpServer:
         self.port = self.sock.getsockname()[1]
         self.addr = fmt_addr(self.sock.getsockname())
         self.datagrams: List[tuple] = []  # (peer address, payload)
+        self.received_at: List[float] = []  # time.monotonic() of each datagram
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -323,6 +356,28 @@ class UdpServer:
         with self._lock:
             return [peer for peer, _ in self.datagrams]
 
+    def wait_messages(self, count: int, timeout: float = 10.0) -> List[bytes]:
+        """Wait until ``count`` datagrams have arrived; return every payload so far."""
+        wait_until(lambda: len(self.messages()) >= count, "%d datagrams" % count, timeout)
+        return self.messages()
+
+    def messages_so_far(self) -> List[bytes]:
+        """The payloads received from everyone else so far: a probe datagram sent now arrives
+        after every datagram sent before it (one receive queue, in order); it is left out."""
+        probe = socket.socket(self.sock.family, socket.SOCK_DGRAM)
+        try:
+            probe.connect(self.sock.getsockname()[:2])
+            me = fmt_addr(probe.getsockname())
+            probe.send(b"probe")
+            wait_until(lambda: me in self.peers(), "the probe datagram")
+        finally:
+            probe.close()
+        with self._lock:
+            index = next(i for i, (peer, _) in enumerate(self.datagrams) if peer == me)
+            del self.datagrams[index]
+            del self.received_at[index]
+            return [payload for _, payload in self.datagrams[:index]]
+
     def _loop(self) -> None:
         seqs = {}
         while not self._stop.is_set():
@@ -334,12 +389,22 @@ class UdpServer:
                 return
             with self._lock:
                 self.datagrams.append((fmt_addr(peer), payload))
+                self.received_at.append(time.monotonic())
             seqs[peer] = seqs.get(peer, 0) + 1
             if self.behaviour == "silent":
                 continue
             reply = reply_for(self.behaviour, seqs[peer], payload)
             if reply is not None:
                 self.sock.sendto(reply, peer)
+
+
+def wait_until(condition, what: str, timeout: float = 10.0) -> None:
+    """Wait for ``condition()`` (something another thread or process does), up to ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %s s" % (what, timeout))
+        time.sleep(0.01)
 
 
 def closed_udp_port(host: str = "127.0.0.1") -> int:

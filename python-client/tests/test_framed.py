@@ -118,24 +118,28 @@ def test_server_never_replies_exits_4():
     with Server("framed", "hang") as server:
         start = time.monotonic()
         result = run_client("--mode", "framed", "--port", str(server.port), "--timeout-ms", "300")
-        elapsed = time.monotonic() - start
+        ended = time.monotonic()
     assert result.returncode == 4, result.stderr
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ")
-    assert 0.3 <= elapsed < 0.3 + 3
+    assert ended - start >= 0.3
+    # At its own limit, not the default 10 s. Timed from the connection as the server saw it:
+    # the interpreter's start-up alone can take seconds on a busy machine.
+    assert ended - server.connections[0].accepted_at < 0.3 + 5
 
 
 def test_refused_exits_3():
     holder, port = refusing_port()
     try:
         start = time.monotonic()
-        result = run_client("--mode", "framed", "--port", str(port))
+        result = run_client("--mode", "framed", "--port", str(port), "--timeout-ms", "60000")
         elapsed = time.monotonic() - start
     finally:
         holder.close()
     assert result.returncode == 3
     assert result.stderr.startswith(b"error: ")
-    assert elapsed < 3
+    # At once, not after the 60 s limit; seconds are left for start-up on a busy machine.
+    assert elapsed < 20
 
 
 def test_ipv6():

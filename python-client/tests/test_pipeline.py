@@ -42,9 +42,14 @@ def test_pipeline(stream):
         assert {r["local"] for r in records} == {conn.peer}
 
 
+# How long a deferring server looks for the EOF of a client that half-closes: it comes at once,
+# so this only bounds a busy machine holding the client up between its last frame and shutdown.
+HALF_CLOSE_EOF_WAIT = 10.0
+
+
 def test_half_close(stream):
     transport, server_kw, client_args = stream
-    with Server("framed", defer=len(MESSAGES), **server_kw) as server:
+    with Server("framed", defer=len(MESSAGES), eof_wait=HALF_CLOSE_EOF_WAIT, **server_kw) as server:
         args = client_args(server) + ["--mode", "framed", "--half-close", "--format", "json"]
         result = run_client(*(args + MESSAGES))
         assert result.returncode == 0, result.stderr
@@ -60,7 +65,7 @@ def test_half_close(stream):
 
 def test_half_close_text_output_with_pipeline_too(stream):
     _, server_kw, client_args = stream
-    with Server("framed", defer=2, **server_kw) as server:
+    with Server("framed", defer=2, eof_wait=HALF_CLOSE_EOF_WAIT, **server_kw) as server:
         args = client_args(server) + ["--mode", "framed", "--pipeline", "--half-close", "a", "b"]
         result = run_client(*args)
         assert result.returncode == 0, result.stderr
@@ -77,7 +82,7 @@ def test_stop_and_wait_client_never_gets_deferred_acks(stream):
         args = client_args(server) + ["--mode", "framed", "--timeout-ms", "500"]
         result = run_client(*(args + MESSAGES))
         assert result.returncode == 4, result.stderr
-        assert server.messages() == [b"first"]
+        assert server.wait_messages(1) == [b"first"]
 
 
 @pytest.mark.parametrize("flag", ["--pipeline", "--half-close"])
@@ -104,9 +109,12 @@ def test_half_close_no_acks_in_time_exits_4():
         start = time.monotonic()
         args = ["--port", str(server.port), "--mode", "framed", "--half-close", "--timeout-ms", "300"]
         result = run_client(*args)
-        elapsed = time.monotonic() - start
+        ended = time.monotonic()
     assert result.returncode == 4, result.stderr
-    assert 0.3 <= elapsed < 0.3 + 3
+    assert ended - start >= 0.3
+    # At its own limit, not the default 10 s. Timed from the connection as the server saw it:
+    # the interpreter's start-up alone can take seconds on a busy machine.
+    assert ended - server.connections[0].accepted_at < 0.3 + 5
 
 
 def test_err_too_large_while_pipelining(tmp_path):
@@ -129,8 +137,7 @@ def test_err_too_large_while_pipelining(tmp_path):
 def test_pipelining_in_raw_mode_exits_2(flag):
     with Server("raw") as server:
         result = run_client("--port", str(server.port), flag, "x")
-        time.sleep(0.1)
-        assert server.connections == []
+        assert server.connections_so_far() == []
     assert result.returncode == 2
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ") and flag.encode() in result.stderr

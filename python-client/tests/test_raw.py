@@ -108,7 +108,7 @@ def test_refused_port_exits_3_promptly():
     holder, port = refusing_port()
     try:
         start = time.monotonic()
-        result = run_client("--port", str(port), "--timeout-ms", "5000")
+        result = run_client("--port", str(port), "--timeout-ms", "60000")
         elapsed = time.monotonic() - start
     finally:
         holder.close()
@@ -116,7 +116,8 @@ def test_refused_port_exits_3_promptly():
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ")
     assert result.stderr.count(b"\n") == 1
-    assert elapsed < 3
+    # At once, not after the 60 s limit; seconds are left for start-up on a busy machine.
+    assert elapsed < 20
 
 
 def test_refused_after_first_message_keeps_printed_output():
@@ -134,11 +135,14 @@ def test_server_never_closes_exits_4():
     with Server("raw", "hang") as server:
         start = time.monotonic()
         result = run_client("--port", str(server.port), "--timeout-ms", "300", "hi")
-        elapsed = time.monotonic() - start
+        ended = time.monotonic()
     assert result.returncode == 4, result.stderr
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ")
-    assert 0.3 <= elapsed < 0.3 + 3
+    assert ended - start >= 0.3
+    # At its own limit, not the default 10 s. Timed from the connection as the server saw it:
+    # the interpreter's start-up alone can take seconds on a busy machine.
+    assert ended - server.connections[0].accepted_at < 0.3 + 5
 
 
 def test_reset_by_server_exits_1():
@@ -181,7 +185,10 @@ def test_write_timeout_exits_4(tmp_path):
     with Server("raw", "hang") as server:
         start = time.monotonic()
         result = run_client("--port", str(server.port), "--timeout-ms", "500", "--file", str(path))
-        elapsed = time.monotonic() - start
+        ended = time.monotonic()
     assert result.returncode == 4, result.stderr
     assert result.stderr.startswith(b"error: ")
-    assert elapsed < 0.5 + 5
+    assert ended - start >= 0.5
+    # At its own limit, not the default 10 s. Timed from the connection as the server saw it:
+    # the interpreter's start-up alone can take seconds on a busy machine.
+    assert ended - server.connections[0].accepted_at < 0.5 + 5

@@ -71,8 +71,7 @@ def test_oversized_exits_2_and_sends_nothing(tmp_path):
     path.write_bytes(b"z" * 65508)
     with UdpServer() as server:
         result = run_client(*udp_args(server.port, "--file", str(path), "small"))
-        time.sleep(0.2)
-        assert server.messages() == []
+        assert server.messages_so_far() == []
     assert result.returncode == 2, result.stderr
     assert result.stdout == b""
     assert result.stderr == b"error: message 1 is 65508 bytes; a UDP datagram carries at most 65507\n"
@@ -83,8 +82,7 @@ def test_oversized_later_message_sends_nothing(tmp_path):
     path.write_bytes(b"z" * 70000)
     with UdpServer() as server:
         result = run_client(*udp_args(server.port, "first", "--file", str(path)))
-        time.sleep(0.2)
-        assert server.messages() == []
+        assert server.messages_so_far() == []
     assert result.returncode == 2
     assert result.stderr == b"error: message 1 is 70000 bytes; a UDP datagram carries at most 65507\n"
 
@@ -93,12 +91,15 @@ def test_no_reply_exits_4():
     with UdpServer("silent") as server:
         start = time.monotonic()
         result = run_client(*udp_args(server.port, "--timeout-ms", "300", "lost?"))
-        elapsed = time.monotonic() - start
-        assert server.messages() == [b"lost?"]  # sent once, not retried
+        ended = time.monotonic()
+        assert server.messages_so_far() == [b"lost?"]  # sent once, not retried
     assert result.returncode == 4, result.stderr
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ")
-    assert 0.3 <= elapsed < 0.3 + 3
+    assert ended - start >= 0.3
+    # At its own limit, not the default 10 s. Timed from the datagram's arrival: the
+    # interpreter's start-up alone can take seconds on a busy machine.
+    assert ended - server.received_at[0] < 0.3 + 5
 
 
 @pytest.mark.parametrize(
@@ -125,10 +126,11 @@ def test_wrong_ack_for_second_message_after_first_is_printed():
 def test_port_unreachable_exits_3():
     port = closed_udp_port()
     start = time.monotonic()
-    result = run_client(*udp_args(port, "--timeout-ms", "5000", "anyone?"))
+    result = run_client(*udp_args(port, "--timeout-ms", "60000", "anyone?"))
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith(b"error: ")
-    assert time.monotonic() - start < 3
+    # At once, not after the 60 s limit; seconds are left for start-up on a busy machine.
+    assert time.monotonic() - start < 20
 
 
 def test_ipv6():
@@ -147,7 +149,6 @@ def test_ipv6():
 def test_pipelining_over_udp_exits_2(flag):
     with UdpServer() as server:
         result = run_client(*udp_args(server.port, "--mode", "framed", flag, "x"))
-        time.sleep(0.1)
-        assert server.messages() == []
+        assert server.messages_so_far() == []
     assert result.returncode == 2
     assert result.stderr.startswith(b"error: ")

@@ -123,13 +123,14 @@ def test_path_of_107_bytes_works():
 @pytest.mark.parametrize("mode", ["raw", "framed"])
 def test_missing_path_exits_3(sock_path, mode):
     start = time.monotonic()
-    result = run_client(*unix_args(sock_path, "--mode", mode))
+    result = run_client(*unix_args(sock_path, "--mode", mode, "--timeout-ms", "60000"))
     assert result.returncode == 3, result.stderr
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ")
     assert sock_path.encode() in result.stderr
     assert result.stderr.count(b"\n") == 1
-    assert time.monotonic() - start < 5
+    # At once, not after the 60 s limit; seconds are left for start-up on a busy machine.
+    assert time.monotonic() - start < 20
 
 
 def test_stale_socket_exits_3(sock_path):
@@ -155,11 +156,14 @@ def test_not_a_socket_exits_3(sock_path):
 
 @pytest.mark.parametrize("mode", ["raw", "framed"])
 def test_silent_server_exits_4(sock_path, mode):
-    with Server(mode, "hang", path=sock_path):
+    with Server(mode, "hang", path=sock_path) as server:
         start = time.monotonic()
         result = run_client(*unix_args(sock_path, "--mode", mode, "--timeout-ms", "300", "hi"))
-        elapsed = time.monotonic() - start
+        ended = time.monotonic()
     assert result.returncode == 4, result.stderr
     assert result.stdout == b""
     assert result.stderr.startswith(b"error: ")
-    assert 0.3 <= elapsed < 0.3 + 3
+    assert ended - start >= 0.3
+    # At its own limit, not the default 10 s. Timed from the connection as the server saw it:
+    # the interpreter's start-up alone can take seconds on a busy machine.
+    assert ended - server.connections[0].accepted_at < 0.3 + 5

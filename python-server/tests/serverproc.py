@@ -200,3 +200,8 @@ class Server:
 
 def messages(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [e for e in events if e["event"] == "message"]
+
+
+def position(events: List[Dict[str, Any]], conn: int, event: str) -> int:
+    """Where connection ``conn``'s ``event`` is in the server's output."""
+    return next(i for i, e in enumerate(events) if e.get("conn") == conn and e["event"] == event)

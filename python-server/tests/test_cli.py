@@ -148,23 +148,39 @@ def test_signal_exits_0_with_output_flushed(sig):
         assert server.stderr() == b""
 
 
+def wait_until_refused(port: int, timeout: float = 10.0) -> None:
+    """Wait until connecting to ``port`` is refused: the server has closed its listener.
+
+    Instead of sleeping for a while after the signal: a connection made before the server got
+    to it is served like any other (and closed here at once, so it ends quickly).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            probe = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        except ConnectionRefusedError:
+            return
+        probe.close()
+        assert time.monotonic() < deadline, "still accepting %s s after SIGTERM" % timeout
+        time.sleep(0.05)
+
+
 def test_sigterm_lets_in_flight_connections_finish():
     with Server() as server:
         sock = server.connect()
+        me = "127.0.0.1:%d" % sock.getsockname()[1]
         sock.sendall(b"in flight")
         server.wait_for(lambda e: e["event"] == "connected")
         server.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
         # Not accepting any more ...
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", server.port), timeout=2).recv(1)
+        wait_until_refused(server.port)
         # ... but the open connection is still served.
         sock.sendall(b", finished")
         sock.shutdown(socket.SHUT_WR)
         assert read_to_eof(sock) == b""
         sock.close()
         assert server.stop() == 0
-        texts = [e.get("text") for e in server.events if e["event"] == "message"]
+        texts = [e.get("text") for e in server.events if e["event"] == "message" and e["peer"] == me]
         assert texts == ["in flight, finished"]
 
 
@@ -173,8 +189,10 @@ def test_sigterm_cuts_off_connections_after_the_grace_period():
         sock = server.connect()
         server.wait_for(lambda e: e["event"] == "connected")
         started = time.monotonic()
-        assert server.stop() == 0
-        assert 4.5 < time.monotonic() - started < 10
+        assert server.stop(timeout=30) == 0
+        # Cut off after the 5 s grace period, not before; the upper bound only says it did not
+        # wait for the connection, with room for a busy machine.
+        assert 4.5 < time.monotonic() - started < 5 + 15
         assert server.events[-1] == {
             "event": "error",
             "error": "shutdown: closed 1 connection(s) still open after 5000 ms",

@@ -303,6 +303,31 @@ func TestErrReplyAfterFailedWrite(t *testing.T) {
 	expect(t, r, 5, "ERR too-large 33554432 > 1024")
 }
 
+// The same while pipelining, after acknowledging message 1: whether the write broke or not,
+// message 1 is delivered (printed) and the ERR for message 2 reported. (Before, a broken write
+// skipped the ACK, so what was printed depended on when the reset landed.)
+func TestErrReplyAfterFailedPipelinedWrite(t *testing.T) {
+	port, _ := tcpServer(t, "127.0.0.1", func(conn net.Conn, _ *recorder) {
+		first, err := wire.ReadFrame(conn, 1024)
+		if err != nil {
+			return
+		}
+		var h [4]byte
+		if _, err := io.ReadFull(conn, h[:]); err != nil {
+			return
+		}
+		out, _ := wire.AppendFrame(nil, wire.ExpectedAck(1, first))
+		out, _ = wire.AppendFrame(out, []byte("ERR too-large 33554432 > 1024"))
+		_, _ = conn.Write(out)
+	})
+	big := make([]byte, 32<<20)
+	r := run("--port", port, "--mode", "framed", "--pipeline", "--file", writeFile(t, []byte("ok")), "--file", writeFile(t, big))
+	expect(t, r, 5, "server rejected message 2: ERR too-large 33554432 > 1024")
+	if r.stdout != "ok\n" {
+		t.Errorf("stdout %q, want the acknowledged message", r.stdout)
+	}
+}
+
 func TestRefusedExit3(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -311,9 +336,10 @@ func TestRefusedExit3(t *testing.T) {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	for _, mode := range []string{"raw", "framed"} {
-		r := run("--port", port, "--mode", mode)
+		r := run("--port", port, "--mode", mode, "--timeout-ms", "60000")
 		expect(t, r, 3, "connection refused")
-		if r.took > 2*time.Second {
+		// At once, not after the 60 s limit; the bound leaves room for a busy machine.
+		if r.took > 10*time.Second {
 			t.Errorf("took %v", r.took)
 		}
 	}
@@ -337,7 +363,8 @@ func TestTimeoutExit4(t *testing.T) {
 		port, _ := tcpServer(t, "127.0.0.1", tc.handler)
 		r := run("--port", port, "--mode", tc.mode, "--timeout-ms", "300")
 		expect(t, r, 4, "timed out after 300 ms")
-		if r.took < 300*time.Millisecond || r.took > 2300*time.Millisecond {
+		// At its own limit, not the default 10 s; the margin leaves room for a busy machine.
+		if r.took < 300*time.Millisecond || r.took > 300*time.Millisecond+5*time.Second {
 			t.Errorf("%s: took %v for a 300 ms timeout", tc.mode, r.took)
 		}
 		if r.stdout != "" {
@@ -453,7 +480,8 @@ func TestUDPFailures(t *testing.T) {
 		port, _ := udpServer(t, func(int, []byte) []byte { return []byte("none") })
 		r := run("--transport", "udp", "--port", port, "--timeout-ms", "300")
 		expect(t, r, 4, "timed out after 300 ms")
-		if r.took > 2300*time.Millisecond {
+		// At its own limit, not the default 10 s; the margin leaves room for a busy machine.
+		if r.took > 300*time.Millisecond+5*time.Second {
 			t.Errorf("took %v", r.took)
 		}
 	})

@@ -213,7 +213,7 @@ func (s *sender) sendFramed(payloads [][]byte) error {
 			batch = payloads
 		}
 		first := uint64(i) + 1
-		if err := s.writeBatch(st.conn, first, batch); err != nil {
+		if err := s.writeBatch(st, first, batch); err != nil {
 			return err
 		}
 		if s.cfg.HalfClose {
@@ -239,7 +239,8 @@ func (s *sender) sendFramed(payloads [][]byte) error {
 // writeBatch writes the frames of messages first, first+1, ... under one write deadline. When
 // the write fails, the server may have rejected a frame with an ERR reply and closed: that
 // reply, if it comes within a second, is the better explanation (§3.4).
-func (s *sender) writeBatch(conn net.Conn, first uint64, batch [][]byte) error {
+func (s *sender) writeBatch(st *stream, first uint64, batch [][]byte) error {
+	conn := st.conn
 	what := fmt.Sprintf("sending message %d", first)
 	if len(batch) > 1 {
 		what = fmt.Sprintf("sending messages %d to %d", first, first+uint64(len(batch))-1)
@@ -255,26 +256,35 @@ func (s *sender) writeBatch(conn net.Conn, first uint64, batch [][]byte) error {
 		return Errorf(ExitFailure, "%s: %v", what, err)
 	}
 	if !IsTimeout(err) {
-		if rejected := lookForErrReply(conn, first, len(batch), min(s.cfg.Timeout, errReplyGrace)); rejected != nil {
-			return rejected
+		if explained := s.lookForErrReply(st, first, batch, min(s.cfg.Timeout, errReplyGrace)); explained != nil {
+			return explained
 		}
 	}
 	return ioError(what, s.timeout(), err)
 }
 
-// lookForErrReply reads up to n reply frames for at most grace and returns the first ERR reply
-// among them as a protocol error, or nil.
-func lookForErrReply(conn net.Conn, first uint64, n int, grace time.Duration) error {
-	if conn.SetReadDeadline(time.Now().Add(grace)) != nil {
+// lookForErrReply reads the replies to batch (messages first, first+1, ...) for at most grace,
+// in order: each correct ACK delivers its message, as it would have if the write had not
+// broken, and an ERR is returned as a protocol error. It returns nil when no ERR explains the
+// broken write, and a delivery's own error as it is.
+func (s *sender) lookForErrReply(st *stream, first uint64, batch [][]byte, grace time.Duration) error {
+	if st.conn.SetReadDeadline(time.Now().Add(grace)) != nil {
 		return nil
 	}
-	for k := 0; k < n; k++ {
-		reply, err := wire.ReadFrame(conn, wire.MaxReplyLen)
+	for k, p := range batch {
+		seq := first + uint64(k)
+		reply, err := wire.ReadFrame(st.conn, wire.MaxReplyLen)
 		if err != nil {
 			return nil
 		}
 		if wire.IsErrReply(reply) {
-			return Errorf(ExitProtocol, "%v", &wire.ReplyError{Seq: first + uint64(k), Reply: reply, Rejected: true})
+			return Errorf(ExitProtocol, "%v", &wire.ReplyError{Seq: seq, Reply: reply, Rejected: true})
+		}
+		if wire.CheckAck(reply, seq, p) != nil {
+			return nil
+		}
+		if err := s.delivered(Delivery{Seq: seq, Local: st.local, Peer: st.peer, Payload: p, Verified: true}); err != nil {
+			return err
 		}
 	}
 	return nil
