@@ -469,18 +469,13 @@ fn alive(groups: &BTreeSet<i32>, run_id: &str) -> bool {
 /// unreadable and skipped: they cannot be the run's.
 #[cfg(target_os = "linux")]
 fn marked(run_id: &str) -> Vec<Pid> {
-    let needle = format!("{RUN_ID_VAR}={run_id}");
+    let (key, value) = (std::ffi::OsStr::new(RUN_ID_VAR), std::ffi::OsStr::new(run_id));
     let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me)
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == needle.as_bytes()))
-        })
-        .filter_map(|pid| i32::try_from(pid).ok().map(Pid::from_raw))
+    let Ok(all) = procfs::process::all_processes() else { return Vec::new() };
+    all.flatten()
+        .filter(|process| u32::try_from(process.pid).is_ok_and(|pid| pid != me))
+        .filter(|process| process.environ().is_ok_and(|env| env.get(key).is_some_and(|v| v == value)))
+        .map(|process| Pid::from_raw(process.pid))
         .collect()
 }
 
