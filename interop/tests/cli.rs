@@ -1,24 +1,25 @@
 //! The `interop` command line, end to end, against the repository's manifest and against small
 //! manifests that contain a broken client, to show that failures are caught and reported.
 
+// Not every test crate that includes the support module uses all of it.
+#[allow(dead_code)]
+mod support;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use support::{root, target_dir, test_server, write_manifest};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
+/// `interop`, run from the repository's root (so on the repository's manifest).
 fn interop() -> Command {
-    let mut cmd = Command::cargo_bin("interop").unwrap();
-    cmd.current_dir(root()).env_remove("INTEROP_ROOT").timeout(Duration::from_secs(300));
+    let mut cmd = support::interop();
+    cmd.current_dir(root());
     cmd
 }
 
 /// A manifest with the repository's Rust server (same target directory) and the given clients.
-fn manifest_with(dir: &Path, clients: &str) -> std::path::PathBuf {
-    let server = r#"
+fn manifest_with(dir: &Path, clients: &str) -> PathBuf {
+    let tools = r#"
         [tools.cargo]
         command = "cargo"
         version_args = ["--version"]
@@ -28,26 +29,9 @@ fn manifest_with(dir: &Path, clients: &str) -> std::path::PathBuf {
         command = "interop-test-no-such-tool"
         version_args = ["--version"]
         install = "apt-get install no-such-tool"
-
-        [[implementation]]
-        # Its own name, so its build stamp never competes with the real rust-server's.
-        name = "test-server"
-        language = "rust"
-        role = "server"
-        tools = ["cargo"]
-        modes = ["raw", "framed"]
-        build.command = ["cargo", "build", "--quiet", "-p", "interop-server", "--bin", "interop-server", "--manifest-path", "ROOT/Cargo.toml"]
-        build.inputs = []
-        run.command = ["{target}/debug/interop-server"]
-    "#
-    .replace("ROOT", &root().to_string_lossy());
-    let path = dir.join("interop.toml");
-    std::fs::write(&path, format!("{server}\n{clients}")).unwrap();
-    path
-}
-
-fn target() -> String {
-    std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| root().join("target").to_string_lossy().into_owned())
+    "#;
+    let server = test_server(r#"tools = ["cargo"]"#);
+    write_manifest(dir, &format!("{tools}\n{server}\n{clients}"))
 }
 
 #[test]
@@ -216,7 +200,7 @@ fn a_client_that_sends_nothing_fails_with_a_reason_and_a_repro() {
     "#;
     let manifest = manifest_with(dir.path(), silent);
     interop()
-        .env("CARGO_TARGET_DIR", target())
+        .env("CARGO_TARGET_DIR", target_dir())
         .arg("--manifest")
         .arg(&manifest)
         .args(["run", "--case", "hello"])
@@ -244,7 +228,7 @@ fn a_missing_toolchain_fails_its_cells_with_doctors_message() {
     "#;
     let manifest = manifest_with(dir.path(), needs_missing);
     interop()
-        .env("CARGO_TARGET_DIR", target())
+        .env("CARGO_TARGET_DIR", target_dir())
         .arg("--manifest")
         .arg(&manifest)
         .args(["run", "--case", "hello", "--case", "binary"])

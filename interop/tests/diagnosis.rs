@@ -2,15 +2,15 @@
 //! in every report: the terminal matrix, JUnit (parsed with a real XML parser), JSON and HTML with
 //! transcripts; `interop repro` reproduces a failure; known failures and flakes are honest.
 
+// Not every test crate that includes the support module uses all of it.
+#[allow(dead_code)]
+mod support;
+
 use assert_cmd::Command;
 use interop::results::{RunReport, Status};
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
+use std::path::PathBuf;
+use support::{PYTHON3_TOOL, fixture, test_server, write_manifest};
 
 /// A temporary directory with a manifest: the repository's Rust server as `test-server`, and one
 /// client per misbehaviour, all running the fixture with `MISBEHAVE` set.
@@ -21,25 +21,8 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving/client.py");
-        let mut manifest = format!(
-            r#"
-            [tools.python3]
-            command = "python3"
-            version_args = ["--version"]
-            install = "apt-get install python3"
-
-            [[implementation]]
-            name = "test-server"
-            language = "rust"
-            role = "server"
-            modes = ["raw", "framed"]
-            build.command = ["cargo", "build", "--quiet", "-p", "interop-server", "--bin", "interop-server", "--manifest-path", "{root}/Cargo.toml"]
-            build.inputs = []
-            run.command = ["{{target}}/debug/interop-server"]
-            "#,
-            root = root().display()
-        );
+        let client = fixture("misbehaving/client.py");
+        let mut manifest = format!("{PYTHON3_TOOL}{}", test_server(""));
         for behaviour in ["correct", "drop-last-byte", "hang", "crash", "flaky-once"] {
             let name = behaviour.split('-').next().unwrap();
             manifest.push_str(&format!(
@@ -53,11 +36,11 @@ impl Setup {
                 run.command = ["python3", "{fixture}"]
                 run.env = {{ MISBEHAVE = "{behaviour}", MISBEHAVE_STATE = "{state}" }}
                 "#,
-                fixture = fixture.display(),
+                fixture = client.display(),
                 state = dir.path().join(format!("{name}.state")).display(),
             ));
         }
-        std::fs::write(dir.path().join("interop.toml"), manifest).unwrap();
+        write_manifest(dir.path(), &manifest);
         Setup { dir }
     }
 
@@ -65,16 +48,9 @@ impl Setup {
         self.dir.path().join(name)
     }
 
+    /// `interop`, run in this directory (on its manifest).
     fn interop(&self) -> Command {
-        let target =
-            std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| root().join("target").display().to_string());
-        let mut cmd = Command::cargo_bin("interop").unwrap();
-        cmd.env("CARGO_TARGET_DIR", target)
-            .env("NO_COLOR", "1")
-            .env_remove("INTEROP_ROOT")
-            .current_dir(self.dir.path())
-            .timeout(Duration::from_secs(300));
-        cmd
+        support::interop_in(self.dir.path())
     }
 }
 

@@ -10,8 +10,12 @@
 
 #![cfg(target_os = "linux")]
 
+// Not every test crate that includes the support module uses all of it.
+#[allow(dead_code)]
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -19,20 +23,13 @@ use std::time::{Duration, Instant};
 use interop::results::{RunReport, Status};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use support::{root, target_dir, test_server, write_manifest};
 
 /// Deadline for the run to reach its running cells: includes building the server when stale.
 const START_DEADLINE: Duration = Duration::from_secs(300);
 /// Deadline for an interrupted run to end: the grace (2 s), the wrap-up and the reports, with a
 /// wide margin for a loaded machine.
 const STOP_DEADLINE: Duration = Duration::from_secs(60);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
-}
 
 /// A temporary directory with a manifest (the repository's Rust server; two never-ending shell
 /// clients) and its own `TMPDIR`, where the run's Unix sockets go.
@@ -43,20 +40,7 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let mut manifest = format!(
-            r#"
-            [[implementation]]
-            name = "test-server"
-            language = "rust"
-            role = "server"
-            modes = ["raw", "framed"]
-            supports = ["unix"]
-            build.command = ["cargo", "build", "--quiet", "-p", "interop-server", "--bin", "interop-server", "--manifest-path", "{root}/Cargo.toml"]
-            build.inputs = []
-            run.command = ["{{target}}/debug/interop-server"]
-            "#,
-            root = root().display()
-        );
+        let mut manifest = test_server(r#"supports = ["unix"]"#);
         for (name, script) in
             [("stubborn", "trap '' TERM; sleep 600 & sleep 600"), ("sleepy", "sleep 600 & sleep 600")]
         {
@@ -72,7 +56,7 @@ impl Setup {
                 "#
             ));
         }
-        std::fs::write(dir.path().join("interop.toml"), manifest).unwrap();
+        write_manifest(dir.path(), &manifest);
         std::fs::create_dir(dir.path().join("tmp")).unwrap();
         Setup { dir }
     }

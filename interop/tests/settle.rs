@@ -2,25 +2,17 @@
 //! connection the clients made, so what it logs is checked however late it gets to a connection
 //! (tests/fixtures/slow/server.py waits 1.5 s before each accept, then logs whatever arrived).
 
-use assert_cmd::Command;
-use std::path::Path;
-use std::time::Duration;
+// Not every test crate that includes the support module uses all of it.
+#[allow(dead_code)]
+mod support;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
+use support::{PYTHON3_TOOL, fixture, interop_in, test_client, write_manifest};
 
 #[test]
 fn a_server_slower_than_its_clients_still_gets_every_message_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slow/server.py");
-    let manifest = format!(
+    let slow_server = format!(
         r#"
-        [tools.python3]
-        command = "python3"
-        version_args = ["--version"]
-        install = "apt-get install python3"
-
         [[implementation]]
         name = "slow-server"
         language = "python"
@@ -28,34 +20,15 @@ fn a_server_slower_than_its_clients_still_gets_every_message_checked() {
         tools = ["python3"]
         modes = ["raw", "framed"]
         run.command = ["python3", "{fixture}"]
-
-        [[implementation]]
-        # Its own name, so its build stamp never competes with the real rust client's.
-        name = "test-client"
-        language = "rust"
-        role = "client"
-        modes = ["raw", "framed"]
-        build.command = ["cargo", "build", "--quiet", "-p", "interop-client", "--bin", "interop-client", "--manifest-path", "{root}/Cargo.toml"]
-        build.inputs = []
-        run.command = ["{{target}}/debug/interop-client"]
         "#,
-        fixture = fixture.display(),
-        root = root().display(),
+        fixture = fixture("slow/server.py").display(),
     );
-    std::fs::write(dir.path().join("interop.toml"), manifest).unwrap();
-    let target =
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| root().join("target").display().to_string());
-    let output = Command::cargo_bin("interop")
-        .unwrap()
-        .env("CARGO_TARGET_DIR", target)
-        .env("NO_COLOR", "1")
-        .env_remove("INTEROP_ROOT")
-        .current_dir(dir.path())
+    write_manifest(dir.path(), &format!("{PYTHON3_TOOL}{slow_server}{}", test_client("")));
+    let output = interop_in(dir.path())
         // hello: raw, delivered, the client waits for the server (it passes). binary+limit_data: the
         // relay cuts the connection after 100 bytes, the client fails at once, and this server, 1.5 s
         // later, logs the 96 bytes it got as a message (the cell fails, and must always fail).
         .args(["run", "--case", "hello", "--case", "binary+limit_data"])
-        .timeout(Duration::from_secs(300))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
