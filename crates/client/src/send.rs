@@ -133,6 +133,9 @@ impl<W: Write> Session<'_, W> {
     async fn send_framed(&mut self, payloads: &[Vec<u8>]) -> Result<(), ClientError> {
         let Connection { mut stream, local, peer } = self.connect().await?;
         let pipelined = self.args.pipeline || self.args.half_close;
+        // A pipelined write that failed: the replies already sent are read as if it had not
+        // (§11), and this error stands only if none of them explains it.
+        let mut write_failure: Option<io::Error> = None;
         if pipelined {
             let mut batch = Vec::new();
             for payload in payloads {
@@ -147,9 +150,11 @@ impl<W: Write> Session<'_, W> {
                 stream.flush().await
             };
             if let Err(err) = self.limited("sending the frames", written).await? {
-                return Err(explain_write_failure(&mut stream, 1, &err).await);
+                write_failure = Some(err);
             }
         }
+        let write_failed =
+            |err: &io::Error| ClientError::io(format!("sending the {} frames failed", payloads.len()), err);
         for (index, payload) in payloads.iter().enumerate() {
             let seq = index as u64 + 1;
             if !pipelined {
@@ -163,25 +168,34 @@ impl<W: Write> Session<'_, W> {
                 format!("waiting for the ack of message {seq}"),
                 read_frame(&mut stream, MAX_REPLY_BYTES),
             );
-            let reply = match reply.await? {
-                Ok(Some(reply)) => reply,
-                Ok(None) | Err(FrameError::Truncated { .. }) => {
+            let reply = match (reply.await?, &write_failure) {
+                (Ok(Some(reply)), _) => reply,
+                // The connection broke where the write did: that is the failure.
+                (_, Some(err)) => return Err(write_failed(err)),
+                (Ok(None) | Err(FrameError::Truncated { .. }), None) => {
                     return Err(ClientError::new(
                         ExitKind::Protocol,
                         format!("server closed the connection before acknowledging message {seq}"),
                     ));
                 }
-                Err(err @ FrameError::TooLarge { .. }) => {
+                (Err(err @ FrameError::TooLarge { .. }), None) => {
                     return Err(ClientError::new(
                         ExitKind::Protocol,
                         format!("reply to message {seq}: {err}"),
                     ));
                 }
-                Err(FrameError::Io(err)) => {
+                (Err(FrameError::Io(err)), None) => {
                     return Err(ClientError::io(format!("reading the ack of message {seq}"), &err));
                 }
             };
-            check_ack(seq, payload, &reply)?;
+            if let Err(err) = check_ack(seq, payload, &reply) {
+                // After a failed write only an ERR explains it; any other odd reply does not.
+                let explained = matches!(Reply::parse(&reply), Ok(Reply::Err { .. }));
+                return Err(match &write_failure {
+                    Some(write_err) if !explained => write_failed(write_err),
+                    _ => err,
+                });
+            }
             self.report(payload, seq, &local, &peer, AckCheck::Verified)?;
         }
         let closed = async {

@@ -97,6 +97,43 @@ fn a_wrong_ack_is_a_protocol_error() {
 }
 
 #[test]
+fn a_broken_pipelined_write_still_reports_the_acks_and_the_err() {
+    // PROTOCOL.md §11: the server acknowledges message 1, rejects message 2 (32 MiB) from its
+    // length alone and closes unread, which resets the connection while the client still writes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut first = [0u8; 5];
+        stream.read_exact(&mut first).unwrap();
+        let ack = format!("ACK 1 1 {}", interop_wire::Digest::of(b"a").sha256_hex());
+        let mut header = [0u8; 4];
+        stream.read_exact(&mut header).unwrap();
+        let err = format!("ERR too-large {} > 1000", u32::from_be_bytes(header));
+        for reply in [ack, err] {
+            stream.write_all(&(reply.len() as u32).to_be_bytes()).unwrap();
+            stream.write_all(reply.as_bytes()).unwrap();
+        }
+        // Closed with most of message 2 unread: the kernel resets the connection.
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (small, large) = (dir.path().join("small"), dir.path().join("large"));
+    std::fs::write(&small, b"a").unwrap();
+    std::fs::write(&large, vec![7u8; 32 << 20]).unwrap();
+    client()
+        .args(["--port", &port.to_string(), "--mode", "framed", "--format", "json", "--pipeline"])
+        .arg("--file")
+        .arg(&small)
+        .arg("--file")
+        .arg(&large)
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains(r#""seq":1"#).and(predicate::str::contains(r#""seq":2"#).not()))
+        .stderr(predicate::str::contains("server rejected message 2: too-large 33554432 > 1000"));
+    server.join().unwrap();
+}
+
+#[test]
 fn usage_and_file_errors_have_their_codes() {
     client().args(["--port", "nope"]).assert().code(2);
     client().args(["--mode", "udp"]).assert().code(2);
