@@ -444,10 +444,39 @@ fn detail(out: &mut String, cell: &CellReport, id: &str, server_id: &str) {
     if !cell.attempts.is_empty() {
         out.push_str("<h3>attempts</h3>\n");
     }
-    for (n, attempt) in cell.attempts.iter().enumerate() {
-        attempt_html(out, cell, attempt, n + 1);
+    // Many attempts (`--repeat 20`) are mostly alike: the first failed and the first passed one
+    // show each kind, the last shows how it ended; the JSON report has every one.
+    let shown = shown_attempts(&cell.attempts);
+    for &n in &shown {
+        attempt_html(out, cell, &cell.attempts[n], n + 1);
+    }
+    let hidden = cell.attempts.len() - shown.len();
+    if hidden > 0 {
+        let failed =
+            (0..cell.attempts.len()).filter(|n| !shown.contains(n) && !cell.attempts[*n].passed).count();
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">… and {hidden} more {} ({failed} failed), in the JSON report</p>",
+            if hidden == 1 { "attempt" } else { "attempts" }
+        );
     }
     out.push_str("</section>\n");
+}
+
+/// Which attempts a cell's section shows (indices, in order): the first failed, the first passed
+/// and the last.
+fn shown_attempts(attempts: &[Attempt]) -> Vec<usize> {
+    let mut shown: Vec<usize> = [
+        attempts.iter().position(|a| !a.passed),
+        attempts.iter().position(|a| a.passed),
+        attempts.len().checked_sub(1),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    shown.sort_unstable();
+    shown.dedup();
+    shown
 }
 
 fn known_entry(out: &mut String, known: &KnownRef) {
@@ -726,6 +755,22 @@ mod tests {
             dump: hexdump(&bytes[..bytes.len().min(limit)]),
             dump_limit: limit as u64,
         }
+    }
+
+    #[test]
+    fn twenty_attempts_show_the_first_failed_the_first_passed_and_the_last() {
+        let twenty: Vec<Attempt> = (0..20)
+            .map(|n| attempt(n != 3 && n != 7, (n == 3 || n == 7).then_some("broken"), "", b"x"))
+            .collect();
+        assert_eq!(shown_attempts(&twenty), vec![0, 3, 19]);
+        assert_eq!(shown_attempts(&twenty[..1]), vec![0]);
+        assert_eq!(shown_attempts(&[]), Vec::<usize>::new());
+        let mut cell = super::super::blank_cell("s", "c", "hello", Status::Flaky);
+        cell.attempts = twenty;
+        let mut out = String::new();
+        detail(&mut out, &cell, "cell-s.c.hello", "server-s");
+        assert_eq!(out.matches("<details class=\"attempt\"").count(), 3);
+        assert!(out.contains("… and 17 more attempts (1 failed), in the JSON report"), "{out}");
     }
 
     fn attempt(passed: bool, reason: Option<&str>, client_out: &str, sent: &[u8]) -> Attempt {
