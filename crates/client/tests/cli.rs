@@ -110,10 +110,15 @@ fn a_broken_pipelined_write_still_reports_the_acks_and_the_err() {
         let mut header = [0u8; 4];
         stream.read_exact(&mut header).unwrap();
         let err = format!("ERR too-large {} > 1000", u32::from_be_bytes(header));
+        // Both replies in one write, sent at once: closing with unread data resets the connection
+        // and throws away whatever is still queued to be sent (Nagle would hold a second write).
+        stream.set_nodelay(true).unwrap();
+        let mut replies = Vec::new();
         for reply in [ack, err] {
-            stream.write_all(&(reply.len() as u32).to_be_bytes()).unwrap();
-            stream.write_all(reply.as_bytes()).unwrap();
+            replies.extend_from_slice(&(reply.len() as u32).to_be_bytes());
+            replies.extend_from_slice(reply.as_bytes());
         }
+        stream.write_all(&replies).unwrap();
         // Closed with most of message 2 unread: the kernel resets the connection.
     });
     let dir = tempfile::tempdir().unwrap();
