@@ -36,7 +36,7 @@ for component in fmt clippy; do
   fi
 done
 
-# The first line of a command's version output. Never `cmd | head -1`: under pipefail, head exits
+# The first line of a command's version output, without piping it into head: under pipefail, head exits
 # after one line and the command dies of SIGPIPE while still writing, failing the script at random.
 first_line() {
   local out
