@@ -1,13 +1,18 @@
 //! The interop server as a library; `src/bin/interop-server.rs` only parses arguments and calls it.
 //!
 //! - [`server`]: the accept loop and the per-connection protocol ([`server::run`]); it reports
-//!   everything that happens as [`Event`]s and prints nothing.
+//!   everything that happens as [`Event`]s to the [`log`] and prints nothing.
+//! - [`log`]: carries events, in order, to the one writer, and tells a connection when its
+//!   message's record is written, so that it may acknowledge it.
 //! - [`output`]: turns events into the text (tutorial) or JSON lines on stdout, one whole record
-//!   at a time, on its own thread.
+//!   at a time, on the writer's thread.
 //! - [`cli`]: the command line.
 
 pub mod cli;
+pub mod event;
+pub mod log;
 pub mod output;
 pub mod server;
 
-pub use server::{Config, Event, run};
+pub use event::Event;
+pub use server::{Config, ServeError, run};

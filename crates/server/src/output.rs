@@ -6,7 +6,8 @@
 //! so that in raw mode every `Hello` line is directly followed by that peer's message.
 
 use crate::cli::Format;
-use crate::server::Event;
+use crate::event::Event;
+use crate::log::Sink;
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -37,6 +38,13 @@ impl<O: Write, E: Write> Printer<O, E> {
 
     /// Prints one event and flushes.
     pub fn print(&mut self, event: &Event) -> io::Result<()> {
+        self.write(event)?;
+        self.out.flush()
+    }
+
+    /// Writes one event's record whole, without flushing. Only a failure to write the record
+    /// (stdout) is an error; one of stderr's lines that cannot be written is lost.
+    pub fn write(&mut self, event: &Event) -> io::Result<()> {
         let mut record = String::new();
         if let Event::Listening { addr, .. } = event {
             // The first line, identical in both formats: harnesses read the port from it.
@@ -50,16 +58,12 @@ impl<O: Write, E: Write> Printer<O, E> {
                 record.push_str(&line);
                 record.push('\n');
             }
-            Format::Text => self.text_record(event, &mut record)?,
+            Format::Text => self.text_record(event, &mut record),
         }
-        if !record.is_empty() {
-            self.out.write_all(record.as_bytes())?;
-            self.out.flush()?;
-        }
-        Ok(())
+        self.out.write_all(record.as_bytes())
     }
 
-    fn text_record(&mut self, event: &Event, record: &mut String) -> io::Result<()> {
+    fn text_record(&mut self, event: &Event, record: &mut String) {
         match event {
             Event::Listening { .. } => {}
             Event::Connected { conn, .. } => {
@@ -82,11 +86,10 @@ impl<O: Write, E: Write> Printer<O, E> {
                     }
                     None => format!("error: {error}\n"),
                 };
-                self.err.write_all(line.as_bytes())?;
-                self.err.flush()?;
+                // stderr is not the log: a line that cannot be written there is lost, no more.
+                let _ = self.err.write_all(line.as_bytes()).and_then(|()| self.err.flush());
             }
         }
-        Ok(())
     }
 
     /// Adds the connection's `Hello:` line to `record` if it has not been printed yet.
@@ -96,6 +99,16 @@ impl<O: Write, E: Write> Printer<O, E> {
             record.push_str(peer);
             record.push('\n');
         }
+    }
+}
+
+impl<O: Write, E: Write> Sink for Printer<O, E> {
+    fn write(&mut self, event: &Event) -> io::Result<()> {
+        Printer::write(self, event)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 

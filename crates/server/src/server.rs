@@ -2,27 +2,34 @@
 //! domain stream sockets and UDP.
 //!
 //! Invariants:
-//! - A connection permit is taken *before* `accept`, so at most `max_connections` are served and
-//!   the rest wait in the kernel's backlog instead of in our memory.
+//! - At most `max_connections` connections are served; one over the limit is turned away at once
+//!   (`ERR busy`, or a reset in raw mode) and holds no slot. At most [`TURNED_AWAY_RESERVE`] of
+//!   those are open at a time; while they are, nothing is accepted and the rest wait in the
+//!   kernel's backlog.
 //! - A message's size is checked before its buffer is allocated or grown past the maximum, so
 //!   memory is bounded by `max_connections × max_message_bytes`.
 //! - A connection's events are emitted in order: `Connected`, its `Message`s, then exactly one of
 //!   `Closed` or `Error`. Nothing is emitted for a partial message.
-//! - In framed mode (and over UDP) a message's event is emitted before its ACK is written, so an
-//!   acknowledged message is always in the log.
+//! - A message's record is written and flushed ([`Log::record`]) before its ACK is written (or, in
+//!   raw mode, before the orderly close that is raw mode's only acknowledgement), so an
+//!   acknowledged message is always in the log. Once the log is broken the server stops: open
+//!   framed connections get `ERR output`, raw ones a reset, and `run` returns the failure.
+//! - On shutdown, connections still open after the grace period are cut, each with its `Error`.
 
+use crate::event::Event;
+use crate::log::{Log, OutputError};
 use interop_wire::frame::{FrameError, read_frame, write_frame};
-use interop_wire::reply::{ERR_TOO_LARGE, Reply};
+use interop_wire::reply::{ERR_BUSY, ERR_OUTPUT, ERR_TOO_LARGE, Reply};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, MAX_UDP_PAYLOAD, MessageView, Mode, addr_string, pid_string};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
@@ -53,60 +60,6 @@ impl Default for Config {
     }
 }
 
-/// Everything the server observes, in the order it happens. The output module prints these.
-/// Addresses are already in their printed form (`127.0.0.1:5555`, `[::1]:5555`, `pid:42`,
-/// `unix:/tmp/s.sock`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// Bound and accepting.
-    Listening {
-        /// The bound address.
-        addr: String,
-        /// The server's mode.
-        mode: Mode,
-    },
-    /// A connection was accepted (UDP: the first datagram from a new peer arrived).
-    Connected {
-        /// Connection number, from 1.
-        conn: u64,
-        /// The client's address.
-        peer: String,
-        /// Our end.
-        local: String,
-    },
-    /// A whole message arrived.
-    Message {
-        /// Connection number.
-        conn: u64,
-        /// The client's address.
-        peer: String,
-        /// Message number on the connection, from 1.
-        seq: u64,
-        /// What is kept of the message for printing.
-        view: MessageView,
-    },
-    /// The connection ended normally after `messages` messages.
-    Closed {
-        /// Connection number.
-        conn: u64,
-        /// The client's address.
-        peer: String,
-        /// Messages it carried.
-        messages: u64,
-    },
-    /// A connection failed (`conn` set) or the server hit a problem of its own.
-    Error {
-        /// The connection, if the error belongs to one.
-        conn: Option<(u64, String)>,
-        /// What went wrong.
-        error: String,
-    },
-}
-
-/// Event sink shared by all tasks. Bounded, so a stalled stdout slows the server down instead of
-/// queueing without limit.
-type Events = mpsc::Sender<Event>;
-
 /// A stream connection's two ends, as printed.
 #[derive(Debug)]
 pub struct Ends {
@@ -116,10 +69,28 @@ pub struct Ends {
     pub local: String,
 }
 
+/// An accepted stream connection: TCP or Unix.
+pub trait Connected: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// Makes closing the connection reset it, instead of an orderly FIN: how raw mode says "not
+    /// recorded" (PROTOCOL.md §2).
+    fn reset(&mut self);
+}
+
+impl Connected for tokio::net::TcpStream {
+    fn reset(&mut self) {
+        let _ = self.set_zero_linger();
+    }
+}
+
+impl Connected for tokio::net::UnixStream {
+    /// A Unix socket closed with unread input resets its peer anyway; nothing to set.
+    fn reset(&mut self) {}
+}
+
 /// Something that accepts stream connections: a TCP or a Unix listener.
 pub trait Acceptor: Send + 'static {
     /// The connection type.
-    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    type Stream: Connected;
     /// The listening address, as printed.
     fn local(&self) -> io::Result<String>;
     /// Waits for the next connection.
@@ -169,182 +140,381 @@ impl Acceptor for UnixAcceptor {
     }
 }
 
+/// At most this many connections turned away over the limit are open at once (each for at most
+/// [`REFUSAL_DRAIN`]); while they are, nothing more is accepted.
+pub const TURNED_AWAY_RESERVE: usize = 64;
+
+/// How long a refused connection is read (and the input dropped) after its `ERR` reply, so that
+/// closing does not reset the connection and destroy the reply before the client reads it.
+const REFUSAL_DRAIN: Duration = Duration::from_secs(1);
+
+/// Once the log is broken, how long connections get to send their `ERR output` and close. The
+/// server exits within a second of the failure (PROTOCOL.md §5).
+const OUTPUT_FAILURE_WAIT: Duration = Duration::from_millis(600);
+
+/// How long the connections cut at the end of the shutdown grace period get to log their `error`.
+const CUT_WAIT: Duration = Duration::from_millis(500);
+
+/// The exit code of a server whose log could not be written (PROTOCOL.md §5).
+pub const EXIT_OUTPUT: u8 = 3;
+
+/// Why the server stopped other than by a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The log could not be written (PROTOCOL.md §5: exit code 3).
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The listener failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Why open connections must end now.
+#[derive(Clone, Debug)]
+enum Ending {
+    /// The shutdown grace period is over.
+    GraceOver(Duration),
+    /// The log is broken.
+    Output(OutputError),
+}
+
 /// Serves `listener` until `shutdown` completes, then lets in-flight connections finish for up to
-/// `config.shutdown_grace` and returns. Every observation is sent to `events`.
+/// `config.shutdown_grace`, cuts off the rest, and returns. Every observation goes to `log`.
+/// Returns early, with [`ServeError::Output`], if the log breaks.
 pub async fn run<A: Acceptor>(
     listener: A,
     config: Config,
-    events: Events,
+    log: Log,
     shutdown: impl Future,
-) -> io::Result<()> {
-    emit(&events, Event::Listening { addr: listener.local()?, mode: config.mode }).await;
+) -> Result<(), ServeError> {
+    // Written and flushed before anything is accepted: a stdout that cannot be written stops the
+    // server before it serves anyone.
+    log.record(Event::Listening { addr: listener.local()?, mode: config.mode }).await?;
     let config = Arc::new(config);
     let permits = Arc::new(Semaphore::new(config.max_connections));
+    let reserve = Arc::new(Semaphore::new(TURNED_AWAY_RESERVE));
+    let (ending, ending_rx) = watch::channel(None);
     let mut tasks = JoinSet::new();
+    let mut turned_away = JoinSet::new();
+    let mut busy = BusyReport::new(config.max_connections);
     let mut next_conn = 1u64;
     let mut backoff = Duration::from_secs(1);
     tokio::pin!(shutdown);
 
-    loop {
-        // Reap finished connection tasks so the set does not grow with every connection served.
+    let broken = loop {
+        // Reap finished tasks so the sets do not grow with every connection served.
         while tasks.try_join_next().is_some() {}
+        while turned_away.try_join_next().is_some() {}
         let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = accept(&listener, &permits) => accepted,
+            biased;
+            failure = log.failed() => break Some(failure),
+            _ = &mut shutdown => break None,
+            accepted = accept(&listener, &reserve) => accepted,
         };
         match accepted {
-            Ok((stream, ends, permit)) => {
+            Ok((stream, ends, reserved)) => {
                 backoff = Duration::from_secs(1);
-                let conn = next_conn;
-                next_conn += 1;
-                let (config, events) = (config.clone(), events.clone());
-                tasks.spawn(async move {
-                    serve(stream, conn, ends, &config, &events).await;
-                    drop(permit);
-                });
+                match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        drop(reserved);
+                        let conn = Connection {
+                            id: next_conn,
+                            peer: ends.peer.clone(),
+                            config: config.clone(),
+                            log: log.clone(),
+                            ending: ending_rx.clone(),
+                        };
+                        next_conn += 1;
+                        tasks.spawn(async move {
+                            conn.serve(stream, ends.local).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        turned_away.spawn(turn_away(stream, config.clone(), reserved));
+                        busy.turned_away(&log).await;
+                    }
+                }
             }
             Err(err) => {
                 // Out of file descriptors and the like: say so, then back off rather than spin.
-                emit(&events, Event::Error { conn: None, error: format!("accept failed: {err}") }).await;
+                log.emit(Event::Error { conn: None, error: format!("accept failed: {err}") }).await;
                 tokio::select! {
-                    _ = &mut shutdown => break,
+                    biased;
+                    failure = log.failed() => break Some(failure),
+                    _ = &mut shutdown => break None,
                     () = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(64));
             }
         }
-    }
-
+    };
     drop(listener);
-    let drained = timeout(config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
+    let broken = match broken {
+        Some(failure) => Some(failure),
+        None => {
+            let all_done = async { while tasks.join_next().await.is_some() {} };
+            tokio::select! {
+                biased;
+                failure = log.failed() => Some(failure),
+                _ = timeout(config.shutdown_grace, all_done) => None,
+            }
+        }
+    };
+    turned_away.shutdown().await;
+    if let Some(failure) = broken {
+        // Every open connection answers `ERR output` (or is reset) and closes; the rest is cut.
+        ending.send_replace(Some(Ending::Output(failure.clone())));
+        let _ = timeout(OUTPUT_FAILURE_WAIT, async { while tasks.join_next().await.is_some() {} }).await;
+        tasks.shutdown().await;
+        return Err(failure.into());
+    }
+    if !tasks.is_empty() {
         let open = tasks.len();
+        ending.send_replace(Some(Ending::GraceOver(config.shutdown_grace)));
+        let _ = timeout(CUT_WAIT, async { while tasks.join_next().await.is_some() {} }).await;
         tasks.shutdown().await;
         let error = format!(
             "shutdown: closed {open} connection(s) still open after {} ms",
             config.shutdown_grace.as_millis()
         );
-        emit(&events, Event::Error { conn: None, error }).await;
+        log.emit(Event::Error { conn: None, error }).await;
     }
+    busy.flush(&log).await;
     Ok(())
 }
 
-/// Waits for a connection permit, then for a connection.
+/// Waits for room among the turned-away connections, then for a connection.
 async fn accept<A: Acceptor>(
     listener: &A,
-    permits: &Arc<Semaphore>,
-) -> io::Result<(A::Stream, Ends, tokio::sync::OwnedSemaphorePermit)> {
+    reserve: &Arc<Semaphore>,
+) -> io::Result<(A::Stream, Ends, OwnedSemaphorePermit)> {
     // The semaphore is never closed, so acquiring can only fail if it were.
-    let permit = permits.clone().acquire_owned().await.map_err(io::Error::other)?;
+    let reserved = reserve.clone().acquire_owned().await.map_err(io::Error::other)?;
     let (stream, ends) = listener.accept().await?;
-    Ok((stream, ends, permit))
+    Ok((stream, ends, reserved))
 }
 
-async fn emit(events: &Events, event: Event) {
-    // The receiver only goes away when the process is exiting; losing events then is fine.
-    let _ = events.send(event).await;
+/// Logs the connections turned away over the limit: at most one event a second, counting them.
+#[derive(Debug)]
+struct BusyReport {
+    max_connections: usize,
+    last: Option<Instant>,
+    unreported: u64,
 }
 
-/// Runs one connection to its end and reports how it ended.
-async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    conn: u64,
-    ends: Ends,
-    config: &Config,
-    events: &Events,
-) {
-    let Ends { peer, local } = ends;
-    emit(events, Event::Connected { conn, peer: peer.clone(), local }).await;
-    let served = match config.mode {
-        Mode::Raw => serve_raw(&mut stream, conn, &peer, config, events).await,
-        Mode::Framed => serve_framed(&mut stream, conn, &peer, config, events).await,
-    };
-    let event = match served {
-        Ok(messages) => Event::Closed { conn, peer, messages },
-        Err(error) => Event::Error { conn: Some((conn, peer)), error },
-    };
-    emit(events, event).await;
-}
-
-/// Raw mode: the message is everything up to EOF. Returns the number of messages (always 1).
-async fn serve_raw<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    conn: u64,
-    peer: &str,
-    config: &Config,
-    events: &Events,
-) -> Result<u64, String> {
-    let max = config.max_message_bytes as usize;
-    let mut message = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = match timeout(config.idle_timeout, stream.read(&mut chunk)).await {
-            Err(_) => return Err(idle_error(config, message.len())),
-            Ok(Err(err)) => return Err(format!("read failed after {} bytes: {err}", message.len())),
-            Ok(Ok(n)) => n,
-        };
-        if n == 0 {
-            break;
-        }
-        if message.len() + n > max {
-            return Err(format!("message too large: more than {max} bytes"));
-        }
-        message.extend_from_slice(&chunk[..n]);
+impl BusyReport {
+    fn new(max_connections: usize) -> Self {
+        BusyReport { max_connections, last: None, unreported: 0 }
     }
-    let view = MessageView::of(&message);
-    emit(events, Event::Message { conn, peer: peer.into(), seq: 1, view }).await;
-    // Closing (on drop) is the only answer raw mode has; shut down politely first.
-    let _ = stream.shutdown().await;
-    Ok(1)
+
+    async fn turned_away(&mut self, log: &Log) {
+        self.unreported += 1;
+        if self.last.is_none_or(|last| last.elapsed() >= Duration::from_secs(1)) {
+            self.flush(log).await;
+        }
+    }
+
+    async fn flush(&mut self, log: &Log) {
+        if self.unreported > 0 {
+            let error = format!(
+                "busy: turned away {} connection(s) over --max-connections {}",
+                self.unreported, self.max_connections
+            );
+            log.emit(Event::Error { conn: None, error }).await;
+            self.unreported = 0;
+            self.last = Some(Instant::now());
+        }
+    }
 }
 
-/// Framed mode: read frames until EOF between frames, acknowledging each.
-async fn serve_framed<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    conn: u64,
-    peer: &str,
-    config: &Config,
-    events: &Events,
-) -> Result<u64, String> {
-    let mut seq = 0u64;
-    loop {
-        let frame = match timeout(config.idle_timeout, read_frame(stream, config.max_message_bytes)).await {
-            Err(_) => return Err(idle_error(config, 0)),
-            Ok(frame) => frame,
+/// Answers a connection over the limit (PROTOCOL.md §5): framed, `ERR busy`; raw, a reset.
+async fn turn_away<S: Connected>(mut stream: S, config: Arc<Config>, reserved: OwnedSemaphorePermit) {
+    match config.mode {
+        Mode::Raw => stream.reset(),
+        Mode::Framed => {
+            let detail = format!(
+                "{} connections open, the most this server serves (--max-connections)",
+                config.max_connections
+            );
+            let reply = Reply::Err { code: ERR_BUSY.into(), detail };
+            refuse(&mut stream, &reply, REFUSAL_DRAIN).await;
+        }
+    }
+    drop(reserved);
+}
+
+/// Sends `reply`, shuts down our side, then reads (and drops) what the peer sends until it closes
+/// or `drain` is over, so that closing does not reset the connection and destroy the reply before
+/// the client reads it.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, reply: &Reply, drain: Duration) {
+    let _ = timeout(drain, async {
+        let _ = write_frame(stream, reply.to_string().as_bytes()).await;
+        let _ = stream.shutdown().await;
+        let mut sink = vec![0u8; 64 * 1024];
+        while let Ok(1..) = stream.read(&mut sink).await {}
+    })
+    .await;
+}
+
+/// A served connection, as its task sees it.
+struct Connection {
+    id: u64,
+    peer: String,
+    config: Arc<Config>,
+    log: Log,
+    ending: watch::Receiver<Option<Ending>>,
+}
+
+/// How a connection ended other than normally.
+enum Failed {
+    /// Logged as its `error` event.
+    Error(String),
+    /// The log is broken: the connection was answered and closed, and nothing more is logged.
+    Output,
+}
+
+impl From<String> for Failed {
+    fn from(error: String) -> Self {
+        Failed::Error(error)
+    }
+}
+
+impl Connection {
+    /// Runs the connection to its end and logs how it ended.
+    async fn serve<S: Connected>(mut self, mut stream: S, local: String) {
+        let (conn, peer) = (self.id, self.peer.clone());
+        self.log.emit(Event::Connected { conn, peer: peer.clone(), local }).await;
+        let served = match self.config.mode {
+            Mode::Raw => self.serve_raw(&mut stream).await,
+            Mode::Framed => self.serve_framed(&mut stream).await,
         };
-        let payload = match frame {
-            Ok(Some(payload)) => payload,
-            Ok(None) => return Ok(seq),
-            Err(FrameError::TooLarge { len, max }) => {
-                let reply = Reply::Err { code: ERR_TOO_LARGE.into(), detail: format!("{len} > {max}") };
-                let _ = write_frame(stream, reply.to_string().as_bytes()).await;
-                let _ = stream.shutdown().await;
-                // Read (and drop) what the peer already sent for a moment, so that closing does
-                // not reset the connection and destroy the ERR reply before the client reads it.
-                let mut sink = vec![0u8; 64 * 1024];
-                let _ = timeout(Duration::from_secs(1), async {
-                    while let Ok(1..) = stream.read(&mut sink).await {}
-                })
-                .await;
-                return Err(format!("frame {} too large: {len} bytes > maximum {max}", seq + 1));
+        let event = match served {
+            Ok(messages) => Event::Closed { conn, peer, messages },
+            Err(Failed::Error(error)) => Event::Error { conn: Some((conn, peer)), error },
+            Err(Failed::Output) => return,
+        };
+        self.log.emit(event).await;
+    }
+
+    /// Completes when the connection must end now.
+    async fn ending(&mut self) -> Ending {
+        match self.ending.wait_for(Option::is_some).await {
+            Ok(ending) => ending.clone().unwrap_or(Ending::GraceOver(self.config.shutdown_grace)),
+            // The server is gone: nothing waits for this connection any more.
+            Err(_) => Ending::GraceOver(self.config.shutdown_grace),
+        }
+    }
+
+    /// Ends the connection for `ending`: framed, an `ERR output` for a broken log; raw, a reset.
+    async fn end<S: Connected>(&self, stream: &mut S, ending: Ending) -> Failed {
+        match ending {
+            Ending::GraceOver(grace) => {
+                Failed::Error(format!("shutdown: cut off after the {} ms grace period", grace.as_millis()))
             }
-            Err(err) => return Err(format!("frame {}: {err}", seq + 1)),
-        };
-        seq += 1;
-        let view = MessageView::of(&payload);
-        let ack = Reply::Ack { seq, digest: view.digest };
-        emit(events, Event::Message { conn, peer: peer.into(), seq, view }).await;
-        if let Err(err) = write_frame(stream, ack.to_string().as_bytes()).await {
-            return Err(format!("writing ack {seq} failed: {err}"));
+            Ending::Output(failure) => {
+                self.refuse_output(stream, &failure).await;
+                Failed::Output
+            }
         }
     }
-}
 
-fn idle_error(config: &Config, got: usize) -> String {
-    format!(
-        "idle timeout: nothing completed for {} ms ({got} bytes pending)",
-        config.idle_timeout.as_millis()
-    )
+    async fn refuse_output<S: Connected>(&self, stream: &mut S, failure: &OutputError) {
+        match self.config.mode {
+            // Raw mode's orderly close would say "recorded" (PROTOCOL.md §2).
+            Mode::Raw => stream.reset(),
+            Mode::Framed => {
+                let reply = Reply::Err { code: ERR_OUTPUT.into(), detail: failure.to_string() };
+                refuse(stream, &reply, OUTPUT_FAILURE_WAIT / 2).await;
+            }
+        }
+    }
+
+    /// Raw mode: the message is everything up to EOF. Returns the number of messages (always 1).
+    async fn serve_raw<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
+        let max = self.config.max_message_bytes as usize;
+        let idle = self.config.idle_timeout;
+        let mut message = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let read = tokio::select! {
+                biased;
+                ending = self.ending() => return Err(self.end(stream, ending).await),
+                read = timeout(idle, stream.read(&mut chunk)) => read,
+            };
+            let n = match read {
+                Err(_) => return Err(self.idle_error(message.len()).into()),
+                Ok(Err(err)) => {
+                    return Err(format!("read failed after {} bytes: {err}", message.len()).into());
+                }
+                Ok(Ok(n)) => n,
+            };
+            if n == 0 {
+                break;
+            }
+            if message.len() + n > max {
+                return Err(format!("message too large: more than {max} bytes").into());
+            }
+            message.extend_from_slice(&chunk[..n]);
+        }
+        let view = MessageView::of(&message);
+        let (conn, peer) = (self.id, self.peer.clone());
+        if let Err(failure) = self.log.record(Event::Message { conn, peer, seq: 1, view }).await {
+            self.refuse_output(stream, &failure).await;
+            return Err(Failed::Output);
+        }
+        // Closing (on drop) is the only answer raw mode has; shut down politely first.
+        let _ = stream.shutdown().await;
+        Ok(1)
+    }
+
+    /// Framed mode: read frames until EOF between frames, logging, then acknowledging, each.
+    async fn serve_framed<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
+        let (max, idle) = (self.config.max_message_bytes, self.config.idle_timeout);
+        let mut seq = 0u64;
+        loop {
+            let frame = tokio::select! {
+                biased;
+                ending = self.ending() => return Err(self.end(stream, ending).await),
+                frame = timeout(idle, read_frame(stream, max)) => frame,
+            };
+            let payload = match frame {
+                Err(_) => return Err(self.idle_error(0).into()),
+                Ok(Ok(Some(payload))) => payload,
+                Ok(Ok(None)) => return Ok(seq),
+                Ok(Err(FrameError::TooLarge { len, max })) => {
+                    let reply = Reply::Err { code: ERR_TOO_LARGE.into(), detail: format!("{len} > {max}") };
+                    refuse(stream, &reply, REFUSAL_DRAIN).await;
+                    return Err(format!("frame {} too large: {len} bytes > maximum {max}", seq + 1).into());
+                }
+                Ok(Err(err)) => return Err(format!("frame {}: {err}", seq + 1).into()),
+            };
+            seq += 1;
+            let view = MessageView::of(&payload);
+            let ack = Reply::Ack { seq, digest: view.digest };
+            let (conn, peer) = (self.id, self.peer.clone());
+            if let Err(failure) = self.log.record(Event::Message { conn, peer, seq, view }).await {
+                self.refuse_output(stream, &failure).await;
+                return Err(Failed::Output);
+            }
+            let ack = ack.to_string();
+            let written = tokio::select! {
+                biased;
+                ending = self.ending() => return Err(self.end(stream, ending).await),
+                written = write_frame(stream, ack.as_bytes()) => written,
+            };
+            if let Err(err) = written {
+                return Err(format!("writing ack {seq} failed: {err}").into());
+            }
+        }
+    }
+
+    fn idle_error(&self, got: usize) -> String {
+        format!(
+            "idle timeout: nothing completed for {} ms ({got} bytes pending)",
+            self.config.idle_timeout.as_millis()
+        )
+    }
 }
 
 /// Serves UDP until `shutdown` completes (PROTOCOL.md §10.3): every datagram is a message, logged
@@ -352,11 +522,11 @@ fn idle_error(config: &Config, got: usize) -> String {
 pub async fn run_udp(
     socket: UdpSocket,
     config: Config,
-    events: Events,
+    log: Log,
     shutdown: impl Future,
-) -> io::Result<()> {
+) -> Result<(), ServeError> {
     let local = addr_string(socket.local_addr()?);
-    emit(&events, Event::Listening { addr: local.clone(), mode: config.mode }).await;
+    log.record(Event::Listening { addr: local.clone(), mode: config.mode }).await?;
     // One byte more than the largest datagram: a full buffer means the kernel truncated it.
     let mut buf = vec![0u8; MAX_UDP_PAYLOAD + 1];
     // Per peer: its connection number and how many datagrams it sent. Bounded: when a flood of
@@ -366,12 +536,14 @@ pub async fn run_udp(
     tokio::pin!(shutdown);
     loop {
         let (n, from) = tokio::select! {
+            biased;
+            failure = log.failed() => return Err(failure.into()),
             _ = &mut shutdown => return Ok(()),
             received = socket.recv_from(&mut buf) => match received {
                 Ok(received) => received,
                 Err(err) => {
                     // ICMP errors from earlier sends surface here (e.g. a client that left).
-                    emit(&events, Event::Error { conn: None, error: format!("receive failed: {err}") }).await;
+                    log.emit(Event::Error { conn: None, error: format!("receive failed: {err}") }).await;
                     continue;
                 }
             },
@@ -389,24 +561,22 @@ pub async fn run_udp(
                 let conn = next_conn;
                 next_conn += 1;
                 peers.insert(from, (conn, 1));
-                emit(&events, Event::Connected { conn, peer: peer.clone(), local: local.clone() }).await;
+                log.emit(Event::Connected { conn, peer: peer.clone(), local: local.clone() }).await;
                 (conn, 1)
             }
         };
         if n > MAX_UDP_PAYLOAD {
             let error = format!("datagram {seq} truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged");
-            emit(&events, Event::Error { conn: Some((conn, peer)), error }).await;
+            log.emit(Event::Error { conn: Some((conn, peer)), error }).await;
             continue;
         }
         let view = MessageView::of(&buf[..n]);
         let ack = Reply::Ack { seq, digest: view.digest };
-        emit(&events, Event::Message { conn, peer: peer.clone(), seq, view }).await;
+        // Logged, then acknowledged; a datagram the log could not take is never acknowledged.
+        log.record(Event::Message { conn, peer: peer.clone(), seq, view }).await?;
         if let Err(err) = socket.send_to(ack.to_string().as_bytes(), from).await {
-            emit(
-                &events,
-                Event::Error { conn: Some((conn, peer)), error: format!("sending ack {seq}: {err}") },
-            )
-            .await;
+            let error = format!("sending ack {seq}: {err}");
+            log.emit(Event::Error { conn: Some((conn, peer)), error }).await;
         }
     }
 }
@@ -435,33 +605,4 @@ pub fn bind_unix(path: &std::path::Path) -> io::Result<UnixAcceptor> {
         }
     }
     Ok(UnixAcceptor { listener: UnixListener::bind(path)?, path: path.to_owned() })
-}
-
-/// Converts an event to its JSON line form (PROTOCOL.md §8.1).
-impl From<&Event> for interop_wire::json::ServerEvent {
-    fn from(event: &Event) -> Self {
-        use interop_wire::json::ServerEvent as J;
-        match event {
-            Event::Listening { addr, mode } => J::Listening { addr: addr.clone(), mode: *mode },
-            Event::Connected { conn, peer, local } => {
-                J::Connected { conn: *conn, peer: peer.clone(), local: local.clone() }
-            }
-            Event::Message { conn, peer, seq, view } => J::Message {
-                conn: *conn,
-                peer: peer.clone(),
-                seq: *seq,
-                len: view.digest.len,
-                sha256: view.digest.sha256_hex(),
-                text: view.text.clone(),
-            },
-            Event::Closed { conn, peer, messages } => {
-                J::Closed { conn: *conn, peer: peer.clone(), messages: *messages }
-            }
-            Event::Error { conn, error } => J::Error {
-                conn: conn.as_ref().map(|(conn, _)| *conn),
-                peer: conn.as_ref().map(|(_, peer)| peer.clone()),
-                error: error.clone(),
-            },
-        }
-    }
 }

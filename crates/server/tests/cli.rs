@@ -73,3 +73,147 @@ fn bad_arguments_are_a_usage_error() {
     let status = Command::cargo_bin("interop-server").unwrap().args(["--mode", "udp"]).output().unwrap();
     assert_eq!(status.status.code(), Some(2));
 }
+
+/// Waits for `child` to exit, failing the test after `limit`.
+fn wait_at_most(child: &mut std::process::Child, limit: std::time::Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    stderr
+}
+
+#[test]
+fn a_stdout_that_cannot_be_written_is_one_error_line_and_exit_3() {
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let mut child = Command::cargo_bin("interop-server")
+        .unwrap()
+        .args(["--port", "0", "--mode", "framed"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The `listening on` line cannot be written, so nothing is ever served.
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(30));
+    assert_eq!(status.code(), Some(3), "{status}");
+    assert_eq!(stderr_of(&mut child), "error: writing output: No space left on device (os error 28)\n");
+}
+
+#[test]
+fn a_log_reader_that_goes_away_means_err_output_not_an_ack_and_exit_3() {
+    use interop_wire::{Reply, read_frame, write_frame};
+    for format in ["text", "json"] {
+        let mut child = Command::cargo_bin("interop-server")
+            .unwrap()
+            .args(["--port", "0", "--mode", "framed", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let addr = first.strip_prefix("listening on ").expect(&first).trim().to_string();
+        drop(out);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let reply = runtime.block_on(async {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            // The write may fail if the server is already gone; the reply is what counts (§3.4).
+            let _ = write_frame(&mut stream, b"must not be acknowledged").await;
+            read_frame(&mut stream, 1024).await.unwrap().expect("a reply")
+        });
+        let reply = Reply::parse(&reply).unwrap();
+        assert_eq!(
+            reply,
+            Reply::Err { code: "output".into(), detail: "writing output: Broken pipe (os error 32)".into() },
+            "{format}"
+        );
+        let status = wait_at_most(&mut child, std::time::Duration::from_secs(30));
+        assert_eq!(status.code(), Some(3), "{format}: {status}");
+        assert_eq!(stderr_of(&mut child), "error: writing output: Broken pipe (os error 32)\n", "{format}");
+    }
+}
+
+#[test]
+fn sigterm_with_clients_streaming_exits_0_after_the_grace_with_every_ack_logged() {
+    use interop_wire::{Reply, read_frame, write_frame};
+    let mut child = Command::cargo_bin("interop-server")
+        .unwrap()
+        .args(["--port", "0", "--mode", "framed", "--format", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first.strip_prefix("listening on ").expect(&first).trim().to_string();
+    let log = std::thread::spawn(move || out.lines().map(Result::unwrap).collect::<Vec<_>>());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // Five stop-and-wait clients that send until the server cuts them off; each returns its
+    // address and how many of its messages were acknowledged.
+    let (streaming_tx, mut streaming) = tokio::sync::mpsc::channel(5);
+    let clients: Vec<_> = (0..5)
+        .map(|_| {
+            let (addr, streaming_tx) = (addr.clone(), streaming_tx.clone());
+            runtime.spawn(async move {
+                let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+                let local = stream.local_addr().unwrap().to_string();
+                let mut acked = 0u64;
+                loop {
+                    if write_frame(&mut stream, b"streaming").await.is_err() {
+                        break;
+                    }
+                    match read_frame(&mut stream, 1024).await {
+                        Ok(Some(reply)) if matches!(Reply::parse(&reply), Ok(Reply::Ack { .. })) => {
+                            acked += 1
+                        }
+                        _ => break,
+                    }
+                    if acked == 10 {
+                        let _ = streaming_tx.send(()).await;
+                    }
+                }
+                (local, acked)
+            })
+        })
+        .collect();
+    runtime.block_on(async {
+        for _ in 0..5 {
+            streaming.recv().await.unwrap();
+        }
+    });
+    let signalled = std::time::Instant::now();
+    nix_kill(child.id());
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(60));
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status}");
+    // The grace period is 5 s; the rest is the cutting and a busy machine's margin.
+    assert!(took < std::time::Duration::from_secs(5 + 10), "took {took:?}");
+    eprintln!("exited {took:?} after SIGTERM");
+    let lines = log.join().unwrap();
+    for client in clients {
+        let (local, acked) = runtime.block_on(client).unwrap();
+        let peer = format!(r#""peer":"{local}""#);
+        let logged = lines.iter().filter(|l| l.contains(&peer) && l.contains(r#""event":"message""#)).count();
+        assert!(logged as u64 >= acked, "{local}: {acked} acknowledged, {logged} logged");
+        let ends = lines
+            .iter()
+            .filter(|l| {
+                l.contains(&peer) && (l.contains(r#""event":"closed""#) || l.contains(r#""event":"error""#))
+            })
+            .count();
+        assert_eq!(ends, 1, "{local}: one closed or error event: {lines:#?}");
+    }
+}

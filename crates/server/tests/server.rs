@@ -1,6 +1,7 @@
 //! The server in-process on 127.0.0.1:0, driven with raw bytes on real sockets.
 
-use interop_server::{Config, Event, run};
+use interop_server::log::{self, Log};
+use interop_server::{Config, Event, ServeError, run};
 use interop_wire::reply::Reply;
 use interop_wire::{Digest, Mode, read_frame, write_frame};
 use std::net::SocketAddr;
@@ -11,17 +12,42 @@ use tokio::sync::{mpsc, oneshot};
 
 struct TestServer {
     addr: SocketAddr,
-    events: mpsc::Receiver<Event>,
+    events: mpsc::UnboundedReceiver<Event>,
     stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+/// A log that keeps every event, in order, and writes each at once; with `fail_on_message`, the
+/// first message breaks it (as a full disk would) and nothing from then on is written.
+fn memory_log(fail_on_message: bool) -> (Log, mpsc::UnboundedReceiver<Event>) {
+    let (log, mut entries) = log::channel();
+    let (tx, events) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut failed = false;
+        while let Some(entry) = entries.recv().await {
+            if fail_on_message && matches!(entry.event, Event::Message { .. }) {
+                entries.fail("No space left on device (os error 28)");
+                failed = true;
+            }
+            // Once broken, entries are dropped unwritten, as the real writer does.
+            if !failed {
+                let _ = tx.send(entry.written());
+            }
+        }
+    });
+    (log, events)
 }
 
 async fn start(config: Config) -> TestServer {
+    start_with(config, false).await
+}
+
+async fn start_with(config: Config, fail_on_message: bool) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (tx, events) = mpsc::channel(1024);
+    let (log, events) = memory_log(fail_on_message);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, config, tx, stopped));
+    let task = tokio::spawn(run(listener, config, log, stopped));
     TestServer { addr, events, stop, task }
 }
 
@@ -177,15 +203,150 @@ async fn a_stalled_peer_blocks_nobody_and_idles_out() {
     assert!(errors(&events)[0].starts_with("idle timeout"), "{:?}", errors(&events));
 }
 
+/// Waits for the next `Connected` event, keeping every other event in `seen`.
+async fn next_connected(server: &mut TestServer, seen: &mut Vec<Event>) {
+    while let Some(event) = server.events.recv().await {
+        let connected = matches!(event, Event::Connected { .. });
+        seen.push(event);
+        if connected {
+            return;
+        }
+    }
+    panic!("the server ended before another connection was accepted");
+}
+
+/// Reads one reply frame and parses it.
+async fn reply<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Reply {
+    Reply::parse(&read_frame(stream, 1024).await.unwrap().expect("a reply frame")).unwrap()
+}
+
 #[tokio::test]
-async fn connection_limit_queues_instead_of_failing() {
-    let config = Config { max_connections: 1, idle_timeout: Duration::from_millis(500), ..framed() };
-    let server = start(config).await;
-    let _holder = TcpStream::connect(server.addr).await.unwrap();
-    // Served once the holder idles out and gives its permit back.
-    send_framed_ok(server.addr, &[b"after the wait"]).await;
-    let events = server.finish().await;
-    assert_eq!(messages(&events).len(), 1);
+async fn over_the_limit_a_framed_client_is_told_busy_at_once_and_holds_no_slot() {
+    let mut server = start(Config { max_connections: 2, ..framed() }).await;
+    let mut seen = Vec::new();
+    let first = TcpStream::connect(server.addr).await.unwrap();
+    next_connected(&mut server, &mut seen).await;
+    let _second = TcpStream::connect(server.addr).await.unwrap();
+    next_connected(&mut server, &mut seen).await;
+    // The third is answered before it sends anything, and closed.
+    for _ in 0..3 {
+        let mut third = TcpStream::connect(server.addr).await.unwrap();
+        let busy = reply(&mut third).await;
+        assert_eq!(
+            busy,
+            Reply::Err {
+                code: "busy".into(),
+                detail: "2 connections open, the most this server serves (--max-connections)".into()
+            }
+        );
+        assert_eq!(read_frame(&mut third, 1024).await.unwrap(), None, "then EOF");
+    }
+    // A slot that is given back is taken by the next client.
+    drop(first);
+    let served = async {
+        loop {
+            let mut stream = TcpStream::connect(server.addr).await.unwrap();
+            write_frame(&mut stream, b"served").await.unwrap();
+            if let Reply::Ack { .. } = reply(&mut stream).await {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), served).await.expect("served once a slot is free");
+    seen.extend(server.finish().await);
+    let busy: Vec<_> = errors(&seen).into_iter().filter(|e| e.starts_with("busy: ")).collect();
+    assert!(!busy.is_empty() && busy.len() <= 3, "{busy:?}");
+    assert!(busy[0].ends_with("over --max-connections 2"), "{busy:?}");
+    // Turned-away connections have no events of their own: 2 held + the one served.
+    assert_eq!(seen.iter().filter(|e| matches!(e, Event::Connected { .. })).count(), 3);
+}
+
+#[tokio::test]
+async fn over_the_limit_a_raw_client_is_reset() {
+    let mut server = start(Config { max_connections: 1, ..Config::default() }).await;
+    let mut seen = Vec::new();
+    let _held = TcpStream::connect(server.addr).await.unwrap();
+    next_connected(&mut server, &mut seen).await;
+    let mut turned_away = TcpStream::connect(server.addr).await.unwrap();
+    let _ = turned_away.write_all(b"not recorded").await;
+    let _ = turned_away.shutdown().await;
+    let mut rest = Vec::new();
+    let err = turned_away.read_to_end(&mut rest).await.expect_err("a reset, never an orderly EOF");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    seen.extend(server.finish().await);
+    assert!(messages(&seen).is_empty());
+}
+
+#[tokio::test]
+async fn a_broken_log_means_err_output_instead_of_an_ack_and_the_server_stops() {
+    let mut server = start_with(framed(), true).await;
+    let mut seen = Vec::new();
+    // One connection waits between frames, the other sends the message the log cannot take.
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    next_connected(&mut server, &mut seen).await;
+    let mut sender = TcpStream::connect(server.addr).await.unwrap();
+    next_connected(&mut server, &mut seen).await;
+    write_frame(&mut sender, b"lost?").await.unwrap();
+    let expected = Reply::Err {
+        code: "output".into(),
+        detail: "writing output: No space left on device (os error 28)".into(),
+    };
+    assert_eq!(reply(&mut sender).await, expected);
+    assert_eq!(reply(&mut idle).await, expected);
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.task).await.expect("stops on its own");
+    let err = stopped.unwrap().unwrap_err();
+    assert!(matches!(err, ServeError::Output(_)), "{err}");
+    assert!(messages(&seen).is_empty());
+}
+
+#[tokio::test]
+async fn a_broken_log_resets_a_raw_connection_instead_of_closing_it() {
+    let server = start_with(Config::default(), true).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"not recorded").await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let err = stream.read_to_end(&mut rest).await.expect_err("a reset, never an orderly EOF");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.task).await.expect("stops on its own");
+    assert!(matches!(stopped.unwrap(), Err(ServeError::Output(_))));
+}
+
+#[tokio::test]
+async fn connections_open_after_the_grace_period_are_cut_each_with_its_error() {
+    let config = Config { shutdown_grace: Duration::from_millis(300), ..framed() };
+    let mut server = start(config).await;
+    let mut seen = Vec::new();
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        write_frame(&mut stream, b"acknowledged").await.unwrap();
+        assert!(matches!(reply(&mut stream).await, Reply::Ack { .. }));
+        streams.push(stream);
+    }
+    let (stop, _) = oneshot::channel();
+    let _ = std::mem::replace(&mut server.stop, stop).send(());
+    seen.extend(server.finish().await);
+    let mut cut: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error { conn: Some((conn, _)), error } => Some((*conn, error.as_str())),
+            _ => None,
+        })
+        .collect();
+    cut.sort();
+    let expected = "shutdown: cut off after the 300 ms grace period";
+    assert_eq!(cut, [(1, expected), (2, expected), (3, expected)]);
+    assert_eq!(messages(&seen).len(), 3);
+    assert_eq!(
+        errors(&seen).last().map(String::as_str),
+        Some("shutdown: closed 3 connection(s) still open after 300 ms")
+    );
+    // And the clients see the connection end.
+    for mut stream in streams {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+    }
 }
 
 #[tokio::test]
@@ -214,9 +375,9 @@ async fn unix_sockets_replace_a_stale_file_and_name_peers_by_pid() {
     // A stale socket file: bound, then the listener dropped without removing it.
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     let listener = interop_server::server::bind_unix(&path).unwrap();
-    let (tx, mut events) = mpsc::channel(1024);
+    let (log, mut events) = memory_log(false);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, framed(), tx, stopped));
+    let task = tokio::spawn(run(listener, framed(), log, stopped));
     // A live server is not replaced.
     assert!(interop_server::server::bind_unix(&path).unwrap_err().to_string().contains("address in use"));
     let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
@@ -248,9 +409,9 @@ async fn udp_acknowledges_each_datagram_and_never_logs_a_truncated_one() {
         return;
     };
     let addr = socket.local_addr().unwrap();
-    let (tx, mut events) = mpsc::channel(1024);
+    let (log, mut events) = memory_log(false);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(interop_server::server::run_udp(socket, Config::default(), tx, stopped));
+    let task = tokio::spawn(interop_server::server::run_udp(socket, Config::default(), log, stopped));
     let client = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
     client.connect(addr).await.unwrap();
     let max = vec![7u8; interop_wire::MAX_UDP_PAYLOAD];

@@ -28,6 +28,12 @@ pub enum Reply {
 /// Error code: the length prefix exceeds the server's maximum.
 pub const ERR_TOO_LARGE: &str = "too-large";
 
+/// Error code: the server already serves as many connections as it may (sent before any frame).
+pub const ERR_BUSY: &str = "busy";
+
+/// Error code: the server could not write the message to its log, so it does not acknowledge it.
+pub const ERR_OUTPUT: &str = "output";
+
 /// Why a reply payload could not be understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("malformed reply {text:?}: {why}")]

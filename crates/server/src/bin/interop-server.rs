@@ -3,9 +3,11 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use interop_server::cli::Args;
+use interop_server::log::OutputError;
 use interop_server::output::Printer;
-use interop_server::server::{bind_unix, run_udp};
+use interop_server::server::{EXIT_OUTPUT, ServeError, bind_unix, run_udp};
 use interop_wire::Transport;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -14,7 +16,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            // The log could not be written: PROTOCOL.md §5 gives that its own exit code.
+            if err.is::<OutputError>() { ExitCode::from(EXIT_OUTPUT) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -22,18 +25,17 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (events, mut received) = tokio::sync::mpsc::channel(1024);
+    let (log, entries) = interop_server::log::channel();
 
-    // Printing happens on its own thread so a slow stdout never stalls the runtime's workers.
+    // The log is written on its own thread, so a slow stdout never stalls the runtime's workers.
+    // Records are buffered and flushed once per batch of whatever is waiting.
     let format = args.format;
     let udp = args.transport == Transport::Udp;
-    let printer = std::thread::spawn(move || -> std::io::Result<()> {
-        let printer = Printer::new(format, std::io::stdout(), std::io::stderr());
+    let writer = std::thread::spawn(move || {
+        let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        let printer = Printer::new(format, out, io::stderr());
         let mut printer = if udp { printer.hello_each_message() } else { printer };
-        while let Some(event) = received.blocking_recv() {
-            printer.print(&event)?;
-        }
-        Ok(())
+        entries.write_to(&mut printer)
     });
 
     let served = runtime.block_on(async {
@@ -45,32 +47,40 @@ fn run() -> anyhow::Result<()> {
             (Transport::Unix, Some(path)) => {
                 let listener =
                     bind_unix(path).with_context(|| format!("cannot listen on {}", path.display()))?;
-                let served = interop_server::run(listener, config, events, shutdown).await;
+                let served = interop_server::run(listener, config, log, shutdown).await;
                 // Leave no socket file behind.
                 let _ = std::fs::remove_file(path);
-                served?;
+                served.map_err(anyhow_of)?;
             }
             (Transport::Udp, _) => {
                 let socket = UdpSocket::bind((args.host.as_str(), args.port))
                     .await
                     .with_context(|| format!("cannot bind udp {address}"))?;
-                run_udp(socket, config, events, shutdown).await?;
+                run_udp(socket, config, log, shutdown).await.map_err(anyhow_of)?;
             }
             _ => {
                 let listener = TcpListener::bind((args.host.as_str(), args.port))
                     .await
                     .with_context(|| format!("cannot listen on {address}"))?;
-                interop_server::run(listener, config, events, shutdown).await?;
+                interop_server::run(listener, config, log, shutdown).await.map_err(anyhow_of)?;
             }
         }
         anyhow::Ok(())
     });
-    // `events` was moved into `run` and is dropped by now, so the printer drains and ends.
-    let printed = printer.join().map_err(|_| anyhow::anyhow!("printer thread panicked"))?;
+    // Every `Log` was moved into `run` and is dropped by now, so the writer drains and ends.
+    let written = writer.join().map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
+    // A broken log is the root cause of whatever else went wrong: report it first.
+    written?;
     served?;
-    match printed {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other.context("writing output")?),
+    let _ = io::stderr().flush();
+    Ok(())
+}
+
+/// Keeps an [`OutputError`] findable by `main` (`anyhow::Error::is`).
+fn anyhow_of(err: ServeError) -> anyhow::Error {
+    match err {
+        ServeError::Output(err) => err.into(),
+        ServeError::Io(err) => err.into(),
     }
 }
 
