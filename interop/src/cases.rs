@@ -71,7 +71,18 @@ pub enum CaseKind {
         /// The exit code expected, if one is (e.g. 4 for a connection that hangs).
         code: Option<i32>,
     },
+    /// The server runs with `--max-connections` [`BUSY_LIMIT`] and the harness holds that many
+    /// connections to it: the client must be turned away with `ERR busy` (exit 5, an error line
+    /// with `ERR busy`), and the server must log nothing from it and go on to exit 0.
+    Busy(Payload),
+    /// The harness closes the server's stdout after its `listening on` line: the client must get
+    /// `ERR output`, not an acknowledgement (exit 5, an error line with `ERR output`), and the
+    /// server must exit 3 on its own, with one `error:` line on stderr (PROTOCOL.md §5).
+    LogFailure(Payload),
 }
+
+/// The `--max-connections` of the `busy` case, and how many connections the harness holds.
+pub const BUSY_LIMIT: usize = 2;
 
 impl CaseKind {
     /// The payloads each client process is given, in the order the client sends them: files
@@ -80,7 +91,9 @@ impl CaseKind {
         let processes = match self {
             CaseKind::Deliver(processes) => processes.clone(),
             CaseKind::ClientRefuses { payloads, .. } => vec![payloads.clone()],
-            CaseKind::Restart(payload) => vec![vec![payload.clone()]],
+            CaseKind::Restart(payload) | CaseKind::Busy(payload) | CaseKind::LogFailure(payload) => {
+                vec![vec![payload.clone()]]
+            }
             CaseKind::Broken { payloads, .. } => vec![payloads.clone()],
             CaseKind::Refused | CaseKind::Silent { .. } => vec![Vec::new()],
         };
@@ -111,6 +124,8 @@ pub enum Need {
     Pipeline,
     /// `--half-close` (client only).
     HalfClose,
+    /// `--max-connections`, turning the connections over it away (server only).
+    MaxConnections,
 }
 
 impl Need {
@@ -122,16 +137,23 @@ impl Need {
             Need::Udp => "udp",
             Need::Pipeline => "pipeline",
             Need::HalfClose => "half-close",
+            Need::MaxConnections => "max-connections",
         }
     }
 
-    /// Whether the server must support it too (transports), or only the client (options).
-    pub fn server_too(self) -> bool {
-        matches!(self, Need::Ipv6 | Need::Unix | Need::Udp)
+    /// Whether a server (`server`) or a client (`!server`) must support it: both for transports,
+    /// only clients for client options, only servers for server options.
+    pub fn applies_to(self, server: bool) -> bool {
+        match self {
+            Need::Ipv6 | Need::Unix | Need::Udp => true,
+            Need::Pipeline | Need::HalfClose => !server,
+            Need::MaxConnections => server,
+        }
     }
 
     /// Every need, for validating manifests.
-    pub const ALL: [Need; 5] = [Need::Ipv6, Need::Unix, Need::Udp, Need::Pipeline, Need::HalfClose];
+    pub const ALL: [Need; 6] =
+        [Need::Ipv6, Need::Unix, Need::Udp, Need::Pipeline, Need::HalfClose, Need::MaxConnections];
 }
 
 /// How much longer than its `--timeout-ms` a client may take to give up on a silent server, counted
@@ -163,6 +185,8 @@ pub struct Case {
     pub fault: Option<Toxic>,
     /// The clients' `--timeout-ms`, when not the default.
     pub timeout_ms: Option<u64>,
+    /// Extra server arguments (`--max-connections 2`).
+    pub server_args: &'static [&'static str],
 }
 
 impl Case {
@@ -179,6 +203,7 @@ impl Case {
             stale_socket: false,
             fault: None,
             timeout_ms: None,
+            server_args: &[],
         }
     }
 
@@ -414,6 +439,23 @@ pub fn catalogue() -> Vec<Case> {
             Mode::Raw,
             CaseKind::Restart(hello()),
         ),
+        Case::new(
+            "busy",
+            "The server runs with --max-connections 2 and the harness holds two connections to it: \
+             a framed client is turned away at once with `ERR busy` and exits 5 saying so; the \
+             server logs nothing from it and serves on.",
+            Mode::Framed,
+            CaseKind::Busy(hello()),
+        )
+        .server_args(&["--max-connections", "2"], Need::MaxConnections),
+        Case::new(
+            "log-failure",
+            "The harness closes the server's stdout after its `listening on` line: a framed client \
+             gets `ERR output`, never an ACK, and exits 5 saying so; the server exits 3 on its own \
+             with one error line.",
+            Mode::Framed,
+            CaseKind::LogFailure(hello()),
+        ),
     ];
     let base = |name: &str| cases.iter().find(|c| c.name == name).cloned().expect("a catalogue case");
     // Small pieces, each read by the server on its own: a server that takes one read for a
@@ -515,6 +557,12 @@ impl Case {
         self
     }
 
+    fn server_args(mut self, args: &'static [&'static str], need: Need) -> Case {
+        self.server_args = args;
+        self.needs.push(need);
+        self
+    }
+
     fn stale(mut self) -> Case {
         self.stale_socket = true;
         self
@@ -548,6 +596,12 @@ mod tests {
         assert_eq!(names.len(), cases.len());
         assert_eq!(pseudo_random(64, 7), pseudo_random(64, 7));
         assert_ne!(pseudo_random(64, 7), pseudo_random(64, 8));
+    }
+
+    #[test]
+    fn the_busy_case_holds_as_many_connections_as_the_server_may_serve() {
+        let busy = catalogue().into_iter().find(|c| c.name == "busy").unwrap();
+        assert_eq!(busy.server_args, ["--max-connections", &BUSY_LIMIT.to_string()]);
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Cell {
                 ));
             }
             let is_server = imp.role == crate::manifest::Role::Server;
-            for need in self.case.needs.iter().filter(|n| !is_server || n.server_too()) {
+            for need in self.case.needs.iter().filter(|n| n.applies_to(is_server)) {
                 if !imp.supports.iter().any(|s| s == need.as_str()) {
                     return Some(format!(
                         "{} does not support {} (see interop.toml)",

@@ -3,7 +3,7 @@
 //! ([`Attempt`]); nothing here prints.
 
 use crate::build::{BuildStatus, build};
-use crate::cases::{Case, CaseKind, Payload, SILENT_MARGIN_MS, Via};
+use crate::cases::{BUSY_LIMIT, Case, CaseKind, Payload, SILENT_MARGIN_MS, Via};
 use crate::check::check_delivery;
 use crate::doctor::{ToolCheck, check_tool};
 use crate::manifest::{Implementation, Manifest, Placeholders};
@@ -219,6 +219,7 @@ impl Context {
     pub(crate) fn server_command(&self, cell: &Cell, port: u16, path: &Path) -> CommandSpec {
         let mut args = Self::transport_args(&cell.case, port, path);
         args.extend(["--mode", cell.case.mode.as_str(), "--format", "json"].map(String::from));
+        args.extend(cell.case.server_args.iter().map(|a| a.to_string()));
         command(&self.places, &cell.server, args)
     }
 
@@ -282,6 +283,10 @@ impl Context {
                     self.silent(cell, *timeout_ms, client_timeout, &mut attempt).await
                 }
                 CaseKind::Restart(_) => self.restart(cell, &socket.path, client_timeout, &mut attempt).await,
+                CaseKind::Busy(_) => self.busy(cell, &socket.path, client_timeout, &mut attempt).await,
+                CaseKind::LogFailure(_) => {
+                    self.log_failure(cell, &socket.path, client_timeout, &mut attempt).await
+                }
                 CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } | CaseKind::Broken { .. } => {
                     self.deliver(cell, &socket.path, record, client_timeout, &mut attempt).await
                 }
@@ -324,6 +329,20 @@ impl Context {
             CaseKind::Restart(_) => {
                 lines.push(format!("# by hand, terminal 1: {}", server()));
                 lines.push("# connect to it, kill it with SIGKILL, start it again at once, then:".into());
+            }
+            CaseKind::Busy(_) => {
+                lines.push(format!("# by hand, terminal 1: {}", server()));
+                lines.push(format!(
+                    "# terminal 2, hold {BUSY_LIMIT} connections: for i in $(seq {BUSY_LIMIT}); do nc 127.0.0.1 {REPRO_PORT} & done"
+                ));
+                lines.push("# then, turned away with ERR busy (exit 5):".into());
+            }
+            CaseKind::LogFailure(_) => {
+                lines.push(format!(
+                    "# by hand, terminal 1, its stdout closed after the first line: {} | (read -r line && echo \"$line\")",
+                    server()
+                ));
+                lines.push("# then, answered ERR output (exit 5) while the server exits 3:".into());
             }
             CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } | CaseKind::Broken { .. } => {
                 lines.push(format!("# by hand, terminal 1: {}", server()));
@@ -451,7 +470,7 @@ impl Context {
         client_timeout: Duration,
         attempt: &mut Attempt,
     ) -> Vec<String> {
-        let first = match Server::start(self, cell, 0, path).await {
+        let first = match Server::start(self, cell, 0, path, ServerStdout::Read).await {
             Ok(server) => server,
             Err(problem) => return vec![problem],
         };
@@ -465,6 +484,106 @@ impl Context {
         first.kill().await;
         drop(held);
         self.deliver_to(cell, path, false, client_timeout, attempt, Some(port)).await
+    }
+
+    /// Busy: start the server with its connection limit, hold that many connections (accepted:
+    /// the server said `connected` for each), then the client must be turned away.
+    async fn busy(
+        &self,
+        cell: &Cell,
+        path: &Path,
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+    ) -> Vec<String> {
+        let mut server = match Server::start(self, cell, 0, path, ServerStdout::Read).await {
+            Ok(server) => server,
+            Err(problem) => return vec![problem],
+        };
+        let Some(port) = server.port else { return vec!["busy needs a TCP server".into()] };
+        let mut held = Vec::new();
+        for _ in 0..BUSY_LIMIT {
+            match tokio::net::TcpStream::connect((cell.case.host, port)).await {
+                Ok(stream) => held.push(stream),
+                Err(err) => {
+                    server.kill().await;
+                    return vec![format!("harness: cannot connect to the server: {err}")];
+                }
+            }
+        }
+        let peers: Vec<String> = held.iter().filter_map(|s| s.local_addr().ok()).map(addr_string).collect();
+        let mut problems = Vec::new();
+        if !server.wait_connected(&peers, SERVER_SETTLE_TIMEOUT).await {
+            problems.push(format!(
+                "the server did not log `connected` for the {BUSY_LIMIT} held connections within {SERVER_SETTLE_TIMEOUT:?}"
+            ));
+        }
+        let out = self.run_client(cell, (port, path), client_timeout, attempt).await;
+        // Give the slots back; the server must finish both connections and stop cleanly.
+        drop(held);
+        server.settle(&peers, SERVER_SETTLE_TIMEOUT).await;
+        let (log, lines, stop_problems) = server.stop().await;
+        attempt.server = Some(log);
+        let out = match out {
+            Ok(out) => out,
+            Err(problem) => return vec![problem],
+        };
+        problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR busy")));
+        problems.extend(stop_problems);
+        let (events, unparsed) = parse_events(&lines);
+        problems.extend(unparsed);
+        if let Some(ServerEvent::Message { len, .. }) =
+            events.iter().find(|e| matches!(e, ServerEvent::Message { .. }))
+        {
+            problems.push(format!("the server logged a message ({len} bytes) although it was full"));
+        }
+        if !events
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Error { conn: None, error, .. } if error.starts_with("busy")))
+        {
+            problems.push("the server logged no `busy` error event for the connection it turned away".into());
+        }
+        problems
+    }
+
+    /// Log failure: start the server, close its stdout after the `listening on` line, then the
+    /// client must get `ERR output`, and the server must exit 3 by itself.
+    async fn log_failure(
+        &self,
+        cell: &Cell,
+        path: &Path,
+        client_timeout: Duration,
+        attempt: &mut Attempt,
+    ) -> Vec<String> {
+        let server = match Server::start(self, cell, 0, path, ServerStdout::CloseAfterListening).await {
+            Ok(server) => server,
+            Err(problem) => return vec![problem],
+        };
+        let port = server.port.unwrap_or(0);
+        let out = self.run_client(cell, (port, path), client_timeout, attempt).await;
+        let (log, status) = server.exit_on_its_own(SERVER_STOP_TIMEOUT).await;
+        let stderr = log.stderr.clone();
+        attempt.server = Some(log);
+        let out = match out {
+            Ok(out) => out,
+            Err(problem) => return vec![problem],
+        };
+        // The server's side first: how a server gets this wrong is what a known failure names.
+        let mut problems = Vec::new();
+        match status {
+            Some(status) if status.code() == Some(EXIT_SERVER_OUTPUT) => {}
+            Some(status) => problems.push(format!(
+                "the server exited with {status}, not exit code {EXIT_SERVER_OUTPUT} (its log could not be written)"
+            )),
+            None => problems.push(format!(
+                "the server was still running {SERVER_STOP_TIMEOUT:?} after its client, with its log gone; killed"
+            )),
+        }
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        if lines.len() != 1 || !lines[0].starts_with("error: ") {
+            problems.push(format!("the server's stderr is not one `error: ` line: {stderr:?}"));
+        }
+        problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR output")));
+        problems
     }
 
     async fn deliver(
@@ -493,18 +612,19 @@ impl Context {
             // A socket file nobody listens on, as a crashed earlier run leaves behind.
             drop(std::os::unix::net::UnixListener::bind(path));
         }
-        let mut server = match Server::start(self, cell, fixed_port.unwrap_or(0), path).await {
-            Ok(server) => server,
-            Err(problem) => {
-                attempt.server = Some(ProcessLog {
-                    command: self.server_command(cell, fixed_port.unwrap_or(0), path).shell(),
-                    exit: "did not start".into(),
-                    stdout: String::new(),
-                    stderr: String::new(),
-                });
-                return vec![problem];
-            }
-        };
+        let mut server =
+            match Server::start(self, cell, fixed_port.unwrap_or(0), path, ServerStdout::Read).await {
+                Ok(server) => server,
+                Err(problem) => {
+                    attempt.server = Some(ProcessLog {
+                        command: self.server_command(cell, fixed_port.unwrap_or(0), path).shell(),
+                        exit: "did not start".into(),
+                        stdout: String::new(),
+                        stderr: String::new(),
+                    });
+                    return vec![problem];
+                }
+            };
         // The relay records (--record) and applies the case's fault, if it has one.
         let relay = match (record || cell.case.fault.is_some(), server.addr) {
             (true, Some(addr)) => match Relay::start_with(addr, cell.case.fault).await {
@@ -578,15 +698,10 @@ impl Context {
         // client's, so that messages still match the client that sent them.
         let through_relay: HashMap<String, String> =
             recorded.iter().flatten().map(|r| (addr_string(r.relay), addr_string(r.client))).collect();
-        let mut events = Vec::new();
-        for line in &server_lines {
-            match serde_json::from_str::<ServerEvent>(line) {
-                Ok(event) => events.push(translate_peer(event, &through_relay)),
-                Err(err) => {
-                    problems.push(format!("server printed a line that is not a JSON event ({err}): {line:?}"))
-                }
-            }
-        }
+        let (events, unparsed) = parse_events(&server_lines);
+        problems.extend(unparsed);
+        let events: Vec<ServerEvent> =
+            events.into_iter().map(|e| translate_peer(e, &through_relay)).collect();
         match &cell.case.kind {
             CaseKind::ClientRefuses { needle, .. } => {
                 let out = outputs.first();
@@ -628,6 +743,21 @@ impl Context {
         attempt.transcript = recorded.as_deref().map(|r| relay::transcript(r, TRANSCRIPT_DUMP_BYTES));
         problems
     }
+}
+
+/// A server's JSON lines as events, and a problem for each line that is not one.
+fn parse_events(lines: &[String]) -> (Vec<ServerEvent>, Vec<String>) {
+    let mut events = Vec::new();
+    let mut problems = Vec::new();
+    for line in lines {
+        match serde_json::from_str::<ServerEvent>(line) {
+            Ok(event) => events.push(event),
+            Err(err) => {
+                problems.push(format!("server printed a line that is not a JSON event ({err}): {line:?}"))
+            }
+        }
+    }
+    (events, problems)
 }
 
 /// The problems with a client that should have failed with `code` and one `error:` line.
@@ -701,9 +831,23 @@ struct Server {
     stderr: tokio::task::JoinHandle<Vec<u8>>,
 }
 
+/// The exit code of a server whose log could not be written (PROTOCOL.md §5).
+pub const EXIT_SERVER_OUTPUT: i32 = 3;
+
+/// What the harness does with a server's stdout after its `listening on` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerStdout {
+    /// Reads every event.
+    Read,
+    /// Closes it: the server's next write fails (the `log-failure` case).
+    CloseAfterListening,
+}
+
 /// How far a server has got with its connections, from the events it printed so far.
 #[derive(Debug, Default)]
 struct Progress {
+    /// Connections accepted (a `connected` event), by peer.
+    connected: HashMap<String, usize>,
     /// Connections finished (a `closed` or `error` event), by peer.
     finished: HashMap<String, usize>,
     /// Its stdout ended: it exited, and nothing more will come.
@@ -712,7 +856,13 @@ struct Progress {
 
 impl Server {
     /// Starts the cell's server and reads its `listening on` line.
-    async fn start(context: &Context, cell: &Cell, port: u16, path: &Path) -> Result<Server, String> {
+    async fn start(
+        context: &Context,
+        cell: &Cell,
+        port: u16,
+        path: &Path,
+        after_listening: ServerStdout,
+    ) -> Result<Server, String> {
         let spec = context.server_command(cell, port, path);
         let mut child =
             spec.spawn().map_err(|err| format!("cannot start server `{}`: {err}", spec.shell()))?;
@@ -723,8 +873,7 @@ impl Server {
         let problem = match first {
             Ok(Ok(Some(line))) => match line.strip_prefix(LISTENING_PREFIX) {
                 Some(addr) if addr.starts_with("unix:") => {
-                    let (progress, rx) = watch::channel(Progress::default());
-                    let rest = tokio::spawn(collect_lines(lines, progress));
+                    let (rest, rx) = follow(lines, after_listening);
                     return Ok(Server {
                         child,
                         spec,
@@ -738,8 +887,7 @@ impl Server {
                 }
                 Some(addr) => match addr.parse::<SocketAddr>() {
                     Ok(addr) => {
-                        let (progress, rx) = watch::channel(Progress::default());
-                        let rest = tokio::spawn(collect_lines(lines, progress));
+                        let (rest, rx) = follow(lines, after_listening);
                         let port = Some(addr.port());
                         return Ok(Server {
                             child,
@@ -786,6 +934,29 @@ impl Server {
         let _ = tokio::time::timeout(limit, self.progress.wait_for(done)).await;
     }
 
+    /// Waits (at most `limit`) until the server has accepted a connection from each of `peers`;
+    /// says whether it did.
+    async fn wait_connected(&mut self, peers: &[String], limit: Duration) -> bool {
+        let done = |p: &Progress| p.ended || peers.iter().all(|peer| p.connected.contains_key(peer));
+        let waited = tokio::time::timeout(limit, self.progress.wait_for(done)).await;
+        waited.is_ok_and(|p| p.is_ok_and(|p| !p.ended))
+    }
+
+    /// Waits (at most `limit`) for the server to exit by itself, then kills it; returns its log
+    /// and its exit status (`None`: it was still running).
+    async fn exit_on_its_own(mut self, limit: Duration) -> (ProcessLog, Option<std::process::ExitStatus>) {
+        let status = wait_or_kill(&mut self.child, limit).await;
+        let lines = self.rest.await.unwrap_or_default();
+        let stderr = self.stderr.await.unwrap_or_default();
+        let log = ProcessLog {
+            command: self.spec.shell(),
+            exit: status.map_or_else(|| format!("still running after {limit:?}; killed"), |s| s.to_string()),
+            stdout: cut(format!("{}\n{}", self.first_line, lines.join("\n")).as_bytes()),
+            stderr: cut(&stderr),
+        };
+        (log, status)
+    }
+
     /// SIGTERM, then its output; a server that exited early, or not cleanly, is a problem.
     async fn stop(mut self) -> (ProcessLog, Vec<String>, Vec<String>) {
         let mut problems = Vec::new();
@@ -816,17 +987,39 @@ impl Server {
     }
 }
 
-/// Reads a server's lines to the end, telling `progress` of every connection it finishes.
+/// Follows a server's stdout after its first line: reads it to the end, or closes it at once.
+fn follow(
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    stdout: ServerStdout,
+) -> (tokio::task::JoinHandle<Vec<String>>, watch::Receiver<Progress>) {
+    let (progress, rx) = watch::channel(Progress::default());
+    let rest = match stdout {
+        ServerStdout::Read => tokio::spawn(collect_lines(lines, progress)),
+        ServerStdout::CloseAfterListening => {
+            drop(lines);
+            progress.send_modify(|p| p.ended = true);
+            tokio::spawn(async { Vec::new() })
+        }
+    };
+    (rest, rx)
+}
+
+/// Reads a server's lines to the end, telling `progress` of every connection it starts and
+/// finishes.
 async fn collect_lines(
     mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
     progress: watch::Sender<Progress>,
 ) -> Vec<String> {
     let mut rest = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Ok(ServerEvent::Closed { peer, .. } | ServerEvent::Error { peer: Some(peer), .. }) =
-            serde_json::from_str(&line)
-        {
-            progress.send_modify(|p| *p.finished.entry(peer).or_default() += 1);
+        match serde_json::from_str(&line) {
+            Ok(ServerEvent::Closed { peer, .. } | ServerEvent::Error { peer: Some(peer), .. }) => {
+                progress.send_modify(|p| *p.finished.entry(peer).or_default() += 1);
+            }
+            Ok(ServerEvent::Connected { peer, .. }) => {
+                progress.send_modify(|p| *p.connected.entry(peer).or_default() += 1);
+            }
+            _ => {}
         }
         rest.push(line);
     }

@@ -44,9 +44,16 @@ pub fn script(context: &Context, cells: &[Cell]) -> String {
             _ if cell.case.fault.is_some() => {
                 let _ = writeln!(out, "# not scripted: this case needs the harness's relay for its fault");
             }
-            CaseKind::Silent { .. } | CaseKind::Restart(_) | CaseKind::Broken { .. } => {
-                let _ =
-                    writeln!(out, "# not scripted: this case needs the harness (a silent server, a restart)");
+            CaseKind::Silent { .. }
+            | CaseKind::Restart(_)
+            | CaseKind::Broken { .. }
+            | CaseKind::Busy(_)
+            | CaseKind::LogFailure(_) => {
+                let _ = writeln!(
+                    out,
+                    "# not scripted: this case needs the harness (a silent server, a restart, held \
+                     connections, a closed log)"
+                );
             }
             CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } => {
                 let server = context.server_command(cell, 0, &path).shell();
