@@ -10,17 +10,24 @@
 //!   the part cut, the bytes it needed and the bytes that came, never a message.
 //!
 //! The `proptest!` tests run proptest's default number of cases on small inputs, so
-//! `cargo test -p interop-wire` stays fast.
+//! `cargo test -p interop-wire` stays fast. `long_randomized_run` is ignored by default: it runs the
+//! same properties on larger inputs for `INTEROP_FUZZ_SECS` seconds (default 60), e.g.
+//!
+//! ```text
+//! INTEROP_FUZZ_SECS=120 cargo test -p interop-wire --test frame_props -- --ignored --nocapture
+//! ```
 
 use std::collections::VecDeque;
+use std::fmt::Debug;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use interop_wire::frame::{Decoder, FrameError, FramePart, HEADER_LEN, header, read_frame};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::TestCaseResult;
+use proptest::test_runner::{Config, TestCaseResult, TestRunner};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// How large the generated inputs get.
@@ -38,6 +45,9 @@ struct Sizes {
 
 /// For `cargo test`: small maxima, so that lengths near the maximum come up often.
 const QUICK: Sizes = Sizes { max_max: 4095, max_payload: 64, max_frames: 8, max_cuts: 16 };
+
+/// For `long_randomized_run`.
+const LONG: Sizes = Sizes { max_max: 256 * 1024, max_payload: 16 * 1024, max_frames: 32, max_cuts: 64 };
 
 /// What a reader made of a stream.
 #[derive(Debug, PartialEq, Eq)]
@@ -421,4 +431,68 @@ proptest! {
     fn eof_is_clean_between_frames_and_truncation_inside_one((payloads, offset, cuts) in eof_inside_cases(QUICK)) {
         eof_inside(payloads, offset, cuts)?;
     }
+}
+
+/// Cases per runner in the long run; between runners it checks the clock.
+const LONG_BATCH: u32 = 64;
+
+/// One property's share of the long run.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Cases run and passed.
+    cases: u64,
+    /// Time spent on them, generating included.
+    time: Duration,
+}
+
+/// Runs `test` on `LONG_BATCH` fresh random cases of `strategy` and adds them to `tally`; on a
+/// failure, panics with the smallest failing case proptest finds.
+fn run_batch<S: Strategy>(
+    name: &str,
+    tally: &mut Tally,
+    strategy: S,
+    test: impl Fn(S::Value) -> TestCaseResult,
+) where
+    S::Value: Debug,
+{
+    // Not saved: proptest replays a file's saved seeds in every test of the file, and the quick
+    // tests draw from smaller strategies. The panic shows the failing case.
+    let config = Config { cases: LONG_BATCH, failure_persistence: None, ..Config::default() };
+    let start = Instant::now();
+    if let Err(err) = TestRunner::new(config).run(&strategy, test) {
+        panic!("{name}: {err}");
+    }
+    tally.cases += u64::from(LONG_BATCH);
+    tally.time += start.elapsed();
+}
+
+/// The properties above on larger inputs ([`LONG`]: maxima up to 256 KiB, payloads up to 16 KiB, up
+/// to 32 frames and 64 cuts), in rounds of `LONG_BATCH` random cases each, for `INTEROP_FUZZ_SECS`
+/// seconds (default 60). Prints how many cases of each ran, and how long they took.
+#[test]
+#[ignore = "runs for a minute or more: INTEROP_FUZZ_SECS=<secs> cargo test -p interop-wire --test frame_props -- --ignored"]
+fn long_randomized_run() {
+    let secs: u64 = match std::env::var("INTEROP_FUZZ_SECS") {
+        Ok(s) => s.parse().unwrap_or_else(|_| panic!("INTEROP_FUZZ_SECS={s:?}: expected whole seconds")),
+        Err(_) => 60,
+    };
+    let start = Instant::now();
+    let mut tallies = [
+        ("split_stream", Tally::default()),
+        ("noisy_stream", Tally::default()),
+        ("huge_prefix", Tally::default()),
+        ("eof_inside", Tally::default()),
+    ];
+    while start.elapsed() < Duration::from_secs(secs) {
+        let [split, noisy, huge, eof] = &mut tallies;
+        run_batch(split.0, &mut split.1, split_stream_cases(LONG), |(p, s, c)| split_stream(p, s, c));
+        run_batch(noisy.0, &mut noisy.1, noisy_stream_cases(LONG), |(m, b, c)| noisy_stream(m, b, c));
+        run_batch(huge.0, &mut huge.1, huge_prefix_cases(LONG), |(m, b, l, a, c)| huge_prefix(m, b, l, a, c));
+        run_batch(eof.0, &mut eof.1, eof_inside_cases(LONG), |(p, o, c)| eof_inside(p, o, c));
+    }
+    for (name, tally) in &tallies {
+        println!("long_randomized_run: {name}: {} cases in {:.1} s", tally.cases, tally.time.as_secs_f64());
+    }
+    let cases: u64 = tallies.iter().map(|(_, t)| t.cases).sum();
+    println!("long_randomized_run: {cases} cases in all in {:.1} s", start.elapsed().as_secs_f64());
 }
