@@ -1,10 +1,15 @@
 //! Framed mode: each message is a 4-byte big-endian length, then that many payload bytes.
 //!
+//! Two readers, with the same rules and the same errors: [`read_frame`] pulls one frame from a
+//! tokio stream, and [`Decoder`] takes bytes in whatever pieces they arrive, without doing any I/O
+//! itself.
+//!
 //! The length is checked against the caller's maximum *before* anything is allocated, so a
 //! garbage or hostile prefix (`FF FF FF FF`) costs nothing. EOF exactly between frames is the
 //! normal end of a connection (`Ok(None)`); EOF anywhere inside a frame is [`FrameError::Truncated`]
 //! and yields no message.
 
+use std::fmt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Size of the length prefix.
@@ -62,6 +67,18 @@ pub fn header(len: usize) -> Option<[u8; HEADER_LEN]> {
     u32::try_from(len).ok().map(u32::to_be_bytes)
 }
 
+/// The payload length a prefix announces, if it is within the reader's maximum.
+///
+/// Both readers go through here, so they reject the same prefixes with the same error.
+fn payload_len(head: [u8; HEADER_LEN], max: u32) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(head);
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    // `len <= max`, and the caller's max bounds what one frame may allocate.
+    Ok(len as usize)
+}
+
 /// Reads as many bytes as fit in `buf`, stopping early only at EOF. Returns how many arrived.
 async fn read_full<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
@@ -77,6 +94,9 @@ async fn read_full<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std:
 /// Reads the next frame's payload, accepting at most `max` bytes.
 ///
 /// Returns `Ok(None)` when the stream ends cleanly before a new frame starts.
+//
+// Not built on `Decoder`: this reads exactly one frame's bytes and keeps nothing between calls, so
+// it reads the payload straight into the buffer it returns, where the decoder would add a copy.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
     max: u32,
@@ -89,12 +109,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if got < HEADER_LEN {
         return Err(FrameError::Truncated { part: FramePart::Header, expected: HEADER_LEN, got });
     }
-    let len = u32::from_be_bytes(head);
-    if len > max {
-        return Err(FrameError::TooLarge { len, max });
-    }
-    // `len <= max`, and the caller's max bounds what one frame may allocate.
-    let mut payload = vec![0u8; len as usize];
+    let mut payload = vec![0u8; payload_len(head, max)?];
     let got = read_full(reader, &mut payload).await?;
     if got < payload.len() {
         return Err(FrameError::Truncated { part: FramePart::Payload, expected: payload.len(), got });
@@ -124,6 +139,177 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) 
         writer.write_all(payload).await?;
     }
     writer.flush().await
+}
+
+/// A frame decoder that does no I/O: feed it bytes as they arrive, in pieces of any size, and it
+/// returns each payload once the whole frame is in.
+///
+/// It applies the same rules as [`read_frame`] and returns the same errors: the length prefix is
+/// checked against the maximum before anything is allocated for the payload, the only buffer is
+/// one payload of at most `max` bytes (see [`buffered_capacity`](Self::buffered_capacity)), and
+/// [`finish`](Self::finish) tells a clean end of input from a cut frame.
+///
+/// ```
+/// use interop_wire::frame::{Decoder, FrameError};
+///
+/// let mut decoder = Decoder::new(1024);
+/// let mut frames = Vec::new();
+/// // "abc" and then the empty frame, in two reads that cut the first prefix in half.
+/// for read in [&[0, 0][..], &[0, 3, b'a', b'b', b'c', 0, 0, 0, 0]] {
+///     let mut input = read;
+///     while let Some(payload) = decoder.decode(&mut input)? {
+///         frames.push(payload);
+///     }
+/// }
+/// assert_eq!(frames, [b"abc".to_vec(), Vec::new()]);
+/// decoder.finish()?; // EOF here falls between frames.
+/// # Ok::<(), FrameError>(())
+/// ```
+pub struct Decoder {
+    /// The largest payload accepted, in bytes.
+    max: u32,
+    /// Where in the stream the decoder is.
+    state: State,
+}
+
+/// The decoder's position in the stream.
+enum State {
+    /// Collecting a length prefix; `filled` of its bytes have arrived (0 between frames).
+    Header {
+        /// The prefix so far.
+        head: [u8; HEADER_LEN],
+        /// How many bytes of `head` have arrived.
+        filled: usize,
+    },
+    /// Collecting a payload of `len` bytes. Always `payload.len() < len` between calls: a complete
+    /// payload is returned at once.
+    Payload {
+        /// The length the prefix announced, already checked against the maximum.
+        len: usize,
+        /// The bytes so far, in a buffer allocated with capacity `len`.
+        payload: Vec<u8>,
+    },
+    /// A prefix announced `len` bytes, more than the maximum. There is no way to find the next
+    /// frame after that, so the decoder stays here.
+    TooLarge {
+        /// The announced length.
+        len: u32,
+    },
+}
+
+impl State {
+    /// Between frames: nothing of the next one has arrived.
+    const START: State = State::Header { head: [0; HEADER_LEN], filled: 0 };
+}
+
+impl Decoder {
+    /// A decoder that accepts payloads of up to `max` bytes.
+    pub fn new(max: u32) -> Self {
+        Decoder { max, state: State::START }
+    }
+
+    /// Takes bytes from the front of `input` until a frame is complete, and returns its payload.
+    ///
+    /// It stops right after that frame and leaves the rest of `input` for the next call, so call
+    /// it again until it returns `Ok(None)`, which means every byte of `input` was taken and no
+    /// further frame is complete yet. An empty `input` is fine and changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::TooLarge`] as soon as a prefix announces more than the maximum, after taking
+    /// only that prefix from `input` and before allocating anything for the payload. The stream
+    /// cannot be resynchronised after that, so the decoder stays failed: every later call takes
+    /// nothing and returns the same error. It never returns `Truncated` (only the caller knows when
+    /// the input has ended: see [`finish`](Self::finish)), nor `Io`.
+    pub fn decode(&mut self, input: &mut &[u8]) -> Result<Option<Vec<u8>>, FrameError> {
+        loop {
+            match &mut self.state {
+                State::Header { head, filled } => {
+                    let (taken, rest) = input.split_at((HEADER_LEN - *filled).min(input.len()));
+                    head[*filled..*filled + taken.len()].copy_from_slice(taken);
+                    *filled += taken.len();
+                    *input = rest;
+                    if *filled < HEADER_LEN {
+                        return Ok(None);
+                    }
+                    match payload_len(*head, self.max) {
+                        Ok(len) => self.state = State::Payload { len, payload: Vec::with_capacity(len) },
+                        Err(err) => {
+                            self.state = State::TooLarge { len: u32::from_be_bytes(*head) };
+                            return Err(err);
+                        }
+                    }
+                    // Go round again: the payload may be in `input` already, or be empty.
+                }
+                State::Payload { len, payload } => {
+                    let (taken, rest) = input.split_at((*len - payload.len()).min(input.len()));
+                    // Never reallocates: at most `len - payload.len()` bytes, into capacity `len`.
+                    payload.extend_from_slice(taken);
+                    *input = rest;
+                    if payload.len() < *len {
+                        return Ok(None);
+                    }
+                    let payload = std::mem::take(payload);
+                    self.state = State::START;
+                    return Ok(Some(payload));
+                }
+                State::TooLarge { len } => return Err(FrameError::TooLarge { len: *len, max: self.max }),
+            }
+        }
+    }
+
+    /// Whether the input may end here: `Ok(())` when it ends exactly between frames (or before the
+    /// first), as a connection normally does.
+    ///
+    /// Call it when the stream reports EOF. It only looks, so it can be asked at any point and
+    /// changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Truncated`] when the input would end inside a frame, naming the part that was
+    /// cut ([`FramePart::Header`] or [`FramePart::Payload`]), the bytes it needed and the bytes of
+    /// it that arrived: the same values [`read_frame`] reports for the same stream. Nothing of the
+    /// cut frame is ever returned as a message. After a `TooLarge` from
+    /// [`decode`](Self::decode), that error again.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        match &self.state {
+            State::Header { filled: 0, .. } => Ok(()),
+            &State::Header { filled, .. } => {
+                Err(FrameError::Truncated { part: FramePart::Header, expected: HEADER_LEN, got: filled })
+            }
+            State::Payload { len, payload } => {
+                Err(FrameError::Truncated { part: FramePart::Payload, expected: *len, got: payload.len() })
+            }
+            &State::TooLarge { len } => Err(FrameError::TooLarge { len, max: self.max }),
+        }
+    }
+
+    /// The heap memory the decoder holds, in bytes: the capacity of the payload buffer of the frame
+    /// in progress. It is allocated once the prefix has passed the check, so it is never more than
+    /// the maximum; it is 0 between frames, while a prefix is arriving (the prefix is kept in a
+    /// 4-byte array inside the decoder), and after an error.
+    pub fn buffered_capacity(&self) -> usize {
+        match &self.state {
+            State::Payload { payload, .. } => payload.capacity(),
+            State::Header { .. } | State::TooLarge { .. } => 0,
+        }
+    }
+}
+
+impl fmt::Debug for Decoder {
+    /// The position in the stream, without the payload bytes (up to `max` of them).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Decoder");
+        out.field("max", &self.max);
+        match &self.state {
+            State::Header { filled, .. } => out.field("header_bytes", filled),
+            State::Payload { len, payload } => {
+                out.field("payload_len", len).field("payload_bytes", &payload.len())
+            }
+            State::TooLarge { len } => out.field("too_large", len),
+        };
+        out.finish()
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +385,118 @@ mod tests {
         write_frame(&mut out, b"abc").await.unwrap();
         write_frame(&mut out, b"").await.unwrap();
         assert_eq!(out, [0, 0, 0, 3, b'a', b'b', b'c', 0, 0, 0, 0]);
+    }
+
+    /// Feeds `pieces` to a fresh decoder, collecting every payload; stops at the first error.
+    fn decode_all(max: u32, pieces: &[&[u8]]) -> (Decoder, Vec<Vec<u8>>, Option<FrameError>) {
+        let mut decoder = Decoder::new(max);
+        let mut frames = Vec::new();
+        for piece in pieces {
+            let mut input = *piece;
+            loop {
+                match decoder.decode(&mut input) {
+                    Ok(Some(payload)) => frames.push(payload),
+                    Ok(None) => break,
+                    Err(err) => return (decoder, frames, Some(err)),
+                }
+            }
+            assert!(input.is_empty(), "Ok(None) with {} bytes left", input.len());
+        }
+        (decoder, frames, None)
+    }
+
+    #[test]
+    fn decoder_reads_frames_split_across_many_pieces() {
+        // The pieces of `reads_frames_split_across_many_reads`, and an empty one.
+        let pieces: [&[u8]; 7] = [&[0], &[], &[0, 0], &[3, b'a'], b"b", &[b'c', 0, 0], &[0, 0]];
+        let (decoder, frames, err) = decode_all(MAX, &pieces);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames, [b"abc".to_vec(), Vec::new()]);
+        decoder.finish().unwrap();
+        assert_eq!(decoder.buffered_capacity(), 0);
+    }
+
+    #[test]
+    fn decoder_takes_one_frame_at_a_time() {
+        let bytes = [0, 0, 0, 3, b'o', b'n', b'e', 0, 0, 0, 0, 0, 0];
+        let mut decoder = Decoder::new(MAX);
+        let mut input = &bytes[..];
+        assert_eq!(decoder.decode(&mut input).unwrap(), Some(b"one".to_vec()));
+        assert_eq!(input, [0, 0, 0, 0, 0, 0], "the next frame's bytes are left in the input");
+        assert_eq!(decoder.decode(&mut input).unwrap(), Some(Vec::new()));
+        assert_eq!(decoder.decode(&mut input).unwrap(), None);
+        assert!(input.is_empty());
+        assert_eq!(
+            decoder.finish().unwrap_err().to_string(),
+            "truncated frame: expected 4 length-prefix bytes, got 2"
+        );
+    }
+
+    #[test]
+    fn decoder_eof_inside_a_frame_is_truncation_like_read_frame() {
+        let (decoder, frames, _) = decode_all(MAX, &[&[0, 0]]);
+        assert!(frames.is_empty());
+        let err = decoder.finish().unwrap_err();
+        assert!(
+            matches!(err, FrameError::Truncated { part: FramePart::Header, expected: 4, got: 2 }),
+            "{err:?}"
+        );
+
+        let (decoder, frames, _) = decode_all(MAX, &[&[0, 0, 0, 10, b'x', b'y', b'z']]);
+        assert!(frames.is_empty());
+        assert_eq!(
+            decoder.finish().unwrap_err().to_string(),
+            "truncated frame: expected 10 payload bytes, got 3"
+        );
+        // `finish` only looks: the rest of the payload can still come.
+        let (mut decoder, _, _) = decode_all(MAX, &[&[0, 0, 0, 2, b'x']]);
+        assert!(decoder.finish().is_err());
+        assert_eq!(decoder.decode(&mut &b"y"[..]).unwrap(), Some(b"xy".to_vec()));
+        decoder.finish().unwrap();
+    }
+
+    #[test]
+    fn decoder_rejects_an_oversized_prefix_before_allocating_and_stays_failed() {
+        let bytes = [0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+        let mut decoder = Decoder::new(MAX);
+        let mut input = &bytes[..];
+        let err = decoder.decode(&mut input).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { len: u32::MAX, max: MAX }), "{err:?}");
+        assert_eq!(err.to_string(), "frame too large: 4294967295 bytes > maximum 1024");
+        assert_eq!(input, [1, 2, 3], "only the prefix is taken");
+        assert_eq!(decoder.buffered_capacity(), 0);
+        // Failed for good: nothing more is taken, and every call says why.
+        let err = decoder.decode(&mut input).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { len: u32::MAX, max: MAX }), "{err:?}");
+        assert_eq!(input, [1, 2, 3]);
+        assert!(matches!(decoder.decode(&mut &[][..]), Err(FrameError::TooLarge { .. })));
+        assert!(matches!(decoder.finish(), Err(FrameError::TooLarge { len: u32::MAX, max: MAX })));
+
+        // One more than the maximum is too large; exactly the maximum is fine, in one buffer of
+        // exactly that size.
+        let (_, _, err) = decode_all(MAX, &[&header(MAX as usize + 1).unwrap()]);
+        assert!(matches!(err, Some(FrameError::TooLarge { len: 1025, max: MAX })), "{err:?}");
+        let mut decoder = Decoder::new(MAX);
+        assert_eq!(decoder.decode(&mut &header(MAX as usize).unwrap()[..]).unwrap(), None);
+        assert_eq!(decoder.buffered_capacity(), MAX as usize);
+        let payload = vec![7; MAX as usize];
+        assert_eq!(decoder.decode(&mut &payload[..]).unwrap(), Some(payload));
+        assert_eq!(decoder.buffered_capacity(), 0);
+    }
+
+    #[test]
+    fn decoder_with_maximum_zero_takes_only_empty_frames() {
+        let (decoder, frames, err) = decode_all(0, &[&[0; 8], &[0, 0, 0, 1]]);
+        assert_eq!(frames, [Vec::<u8>::new(), Vec::new()]);
+        assert!(matches!(err, Some(FrameError::TooLarge { len: 1, max: 0 })), "{err:?}");
+        assert_eq!(decoder.buffered_capacity(), 0);
+    }
+
+    #[test]
+    fn decoder_debug_shows_the_position_not_the_payload() {
+        let (decoder, _, _) = decode_all(MAX, &[&[0, 0, 0, 5, b's', b'e', b'c']]);
+        assert_eq!(format!("{decoder:?}"), "Decoder { max: 1024, payload_len: 5, payload_bytes: 3 }");
+        assert_eq!(format!("{:?}", Decoder::new(7)), "Decoder { max: 7, header_bytes: 0 }");
     }
 
     #[test]

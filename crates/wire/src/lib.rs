@@ -1,7 +1,8 @@
 //! The interop wire protocol, as specified in `docs/PROTOCOL.md`. Every Rust program in the
 //! workspace (server, client, harness) speaks the protocol through this crate and nowhere else.
 //!
-//! - [`frame`]: framed mode's 4-byte big-endian length prefix, read and written over tokio streams.
+//! - [`frame`]: framed mode's 4-byte big-endian length prefix, read and written over tokio streams,
+//!   or decoded from bytes in any pieces by the sans-IO [`frame::Decoder`].
 //! - [`reply`]: the server's reply frames (`ACK <seq> <len> <sha256>`, `ERR <code> <detail>`).
 //! - [`digest`]: a message's length and SHA-256, the identity every check compares.
 //! - [`display`]: how a message is printed (text, or a summary line with an escaped preview).
