@@ -1056,16 +1056,15 @@ fn received_messages(mode: Mode, recorded: &[Recorded]) -> HashMap<(String, u64)
                 received.insert((client, 1), connection.to_server.clone());
             }
             Mode::Framed => {
+                // Every complete frame: what went over the wire, not what a server would accept.
+                // None can be longer than the recording, and one cut off at its end is no message.
+                let recorded = u32::try_from(connection.to_server.len()).unwrap_or(u32::MAX);
+                let mut decoder = interop_wire::frame::Decoder::new(recorded);
                 let mut rest = &connection.to_server[..];
                 let mut seq = 0;
-                while rest.len() >= 4 {
-                    let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                    if rest.len() - 4 < len {
-                        break;
-                    }
+                while let Ok(Some(payload)) = decoder.decode(&mut rest) {
                     seq += 1;
-                    received.insert((client.clone(), seq), rest[4..4 + len].to_vec());
-                    rest = &rest[4 + len..];
+                    received.insert((client.clone(), seq), payload);
                 }
             }
         }
