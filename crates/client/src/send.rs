@@ -190,7 +190,7 @@ impl<W: Write> Session<'_, W> {
             };
             if let Err(err) = check_ack(seq, payload, &reply) {
                 // After a failed write only an ERR explains it; any other odd reply does not.
-                let explained = matches!(Reply::parse(&reply), Ok(Reply::Err { .. }));
+                let explained = err_reply(seq, &reply).is_some();
                 return Err(match &write_failure {
                     Some(write_err) if !explained => write_failed(write_err),
                     _ => err,
@@ -305,9 +305,9 @@ fn frame_header(payload: &[u8]) -> Result<[u8; 4], ClientError> {
 async fn explain_write_failure(stream: &mut Box<dyn Stream>, seq: u64, err: &io::Error) -> ClientError {
     if let Ok(Ok(Some(reply))) =
         tokio::time::timeout(Duration::from_secs(1), read_frame(stream, MAX_REPLY_BYTES)).await
-        && let Ok(Reply::Err { code, detail }) = Reply::parse(&reply)
+        && let Some(err) = err_reply(seq, &reply)
     {
-        return server_refused(seq, &code, &detail);
+        return err;
     }
     ClientError::io(format!("sending message {seq} failed"), err)
 }
@@ -320,15 +320,43 @@ fn udp_error(target: &str, seq: u64, err: io::Error) -> ClientError {
     ClientError::io(format!("datagram {seq}"), &err)
 }
 
-fn server_refused(seq: u64, code: &str, detail: &str) -> ClientError {
-    ClientError::new(ExitKind::Protocol, format!("server rejected message {seq}: {code} {detail}"))
+/// If `reply` is an `ERR <code> [<detail>]` reply to message `seq` (PROTOCOL.md §3.3), the error
+/// that reports it: a phrase for its code, then the reply as received (a byte outside printable
+/// ASCII as `\xNN`, so that it stays one line).
+fn err_reply(seq: u64, reply: &[u8]) -> Option<ClientError> {
+    let code = reply.strip_prefix(b"ERR ")?.split(|&byte| byte == b' ').next()?;
+    let what = match code {
+        b"" => return None,
+        b"busy" => "server is busy".to_owned(),
+        b"output" => format!("server could not log message {seq}"),
+        _ => format!("server rejected message {seq}"),
+    };
+    Some(ClientError::new(ExitKind::Protocol, format!("{what}: {}", printable(reply))))
+}
+
+/// Printable ASCII as it is, every other byte as `\xNN`.
+fn printable(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(bytes.len());
+    for &byte in bytes {
+        if (0x20..=0x7e).contains(&byte) {
+            text.push(char::from(byte));
+        } else {
+            let _ = write!(text, "\\x{byte:02x}");
+        }
+    }
+    text
 }
 
 /// Requires `reply` to be `ACK seq len(payload) sha256(payload)`.
 fn check_ack(seq: u64, payload: &[u8], reply: &[u8]) -> Result<(), ClientError> {
+    if let Some(err) = err_reply(seq, reply) {
+        return Err(err);
+    }
     let protocol = |message: String| ClientError::new(ExitKind::Protocol, message);
     match Reply::parse(reply).map_err(|err| protocol(format!("reply to message {seq}: {err}")))? {
-        Reply::Err { code, detail } => Err(server_refused(seq, &code, &detail)),
+        // Not UTF-8 would be malformed, but any ERR reply was reported above.
+        Reply::Err { .. } => Err(protocol(format!("server rejected message {seq}"))),
         Reply::Ack { seq: got_seq, digest } => {
             let expected = interop_wire::Digest::of(payload);
             if got_seq != seq || digest != expected {
@@ -360,8 +388,25 @@ mod tests {
         let err = check_ack(1, b"x", b"ERR too-large 5 > 4").unwrap_err();
         assert_eq!(
             (err.kind, err.message.as_str()),
-            (ExitKind::Protocol, "server rejected message 1: too-large 5 > 4")
+            (ExitKind::Protocol, "server rejected message 1: ERR too-large 5 > 4")
         );
         assert_eq!(check_ack(1, b"x", b"nonsense").unwrap_err().kind, ExitKind::Protocol);
+    }
+
+    #[test]
+    fn err_replies_are_reported_as_received_after_a_phrase_for_their_code() {
+        let err = check_ack(3, b"x", b"ERR busy 2 connections open").unwrap_err();
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (ExitKind::Protocol, "server is busy: ERR busy 2 connections open")
+        );
+        let err = check_ack(3, b"x", b"ERR output writing output: disk full").unwrap_err();
+        assert_eq!(err.message, "server could not log message 3: ERR output writing output: disk full");
+        let err = check_ack(1, b"x", b"ERR odd line\nbreak\t\x7f").unwrap_err();
+        assert_eq!(err.message, r"server rejected message 1: ERR odd line\x0abreak\x09\x7f");
+        assert_eq!(check_ack(1, b"x", b"ERR busy").unwrap_err().message, "server is busy: ERR busy");
+        let err = check_ack(2, b"x", b"ERR too-large \xff").unwrap_err();
+        assert_eq!(err.message, r"server rejected message 2: ERR too-large \xff");
+        assert!(err_reply(1, b"ERR ").is_none() && err_reply(1, b"ERR").is_none());
     }
 }
