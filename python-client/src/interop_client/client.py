@@ -160,6 +160,8 @@ def exchange(what: str, timeout: float, refused_target: Optional[str] = None) ->
         yield
     except ClientError:
         raise
+    except wire.ErrReply as exc:
+        raise ProtocolFailure(str(exc))  # the whole line, as §3.3 words it
     except wire.WireError as exc:
         raise ProtocolFailure("%s: %s" % (what, exc))
     except (socket.timeout, OSError) as exc:
@@ -204,7 +206,7 @@ def _err_reply_after_failed_write(sock: socket.socket, timeout: float) -> Option
         )
     except (OSError, wire.WireError):
         return None
-    return reply if reply.split(b" ")[0] == b"ERR" else None
+    return reply if wire.err_code(reply) is not None else None
 
 
 def _encode_frames(messages: List[bytes]) -> List[bytes]:
@@ -236,9 +238,7 @@ def _framed_stop_and_wait(
                 # reading all of it: report its reply rather than the broken pipe.
                 err = _err_reply_after_failed_write(sock, timeout)
                 if err is not None:
-                    raise ProtocolFailure(
-                        "%s: server replied %s" % (what, wire.describe_reply(err))
-                    )
+                    raise wire.ErrReply(err, seq)
                 raise
             reply = wire.read_frame(sock, wire.MAX_REPLY_BYTES, wire.Deadline(timeout))
             wire.check_ack(reply, seq, payload)
