@@ -25,8 +25,9 @@ DEFAULT_TIMEOUT_MS = 10000
 DEFAULT_MESSAGE = b"Hello SocketServer!!!"
 TRANSPORTS = ("tcp", "unix", "udp")
 
-# After a failed write in framed mode, how long to look for an ERR reply that may explain it.
-ERR_REPLY_GRACE_SECONDS = 2.0
+# After a failed write in framed mode, how long to look for an ERR reply that may explain it
+# (§3.4: up to a second; the reply is already in the receive buffer if there is one).
+ERR_REPLY_GRACE_SECONDS = 1.0
 
 
 class Delivery(NamedTuple):
