@@ -218,6 +218,10 @@ func (s *sender) sendFramed(payloads [][]byte) error {
 		}
 		if s.cfg.HalfClose {
 			if err := closeWrite(st.conn); err != nil {
+				// Like a failed write: the server may have sent ERR (busy, say) and closed.
+				if explained := s.lookForErrReply(st, first, batch, min(s.cfg.Timeout, errReplyGrace)); explained != nil {
+					return explained
+				}
 				return ioError("shutting down the write side", s.timeout(), err)
 			}
 		}
