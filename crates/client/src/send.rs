@@ -10,9 +10,10 @@ use interop_wire::reply::{MAX_REPLY_BYTES, Reply};
 use interop_wire::{MAX_UDP_PAYLOAD, MessageView, Mode, Transport, addr_string, pid_string};
 use std::future::Future;
 use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket, UnixStream};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket, UnixStream};
 
 /// Sends every message the arguments name and writes one output entry per delivered message to
 /// `out`, flushing each, so that what was delivered before a failure is already printed.
@@ -103,14 +104,53 @@ impl<W: Write> Session<'_, W> {
         }
         let (host, port) = (self.args.host.as_str(), self.args.port);
         let target = format!("{host}:{port}");
-        let stream =
-            self.limited(format!("connecting to {target}"), TcpStream::connect((host, port))).await?;
-        let stream = stream.map_err(|err| cannot(&target, err))?;
-        // Framed mode is stop-and-wait with small frames: Nagle would only add latency.
-        let _ = stream.set_nodelay(true);
-        let local = stream.local_addr().map_err(|err| ClientError::io("local address", &err))?;
-        let peer = stream.peer_addr().map_err(|err| ClientError::io("peer address", &err))?;
-        Ok(Connection { stream: Box::new(stream), local: addr_string(local), peer: addr_string(peer) })
+        self.limited(format!("connecting to {target}"), self.connect_tcp(&target)).await?
+    }
+
+    /// Connects to each address the host resolves to, in order, until one connects.
+    async fn connect_tcp(&self, target: &str) -> Result<Connection, ClientError> {
+        let cannot = |err: io::Error| {
+            ClientError::new(ExitKind::Connect, format!("cannot connect to {target}: {err}"))
+        };
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+        for addr in
+            tokio::net::lookup_host((self.args.host.as_str(), self.args.port)).await.map_err(cannot)?
+        {
+            let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+            let socket = socket.map_err(cannot)?;
+            // A second descriptor of the socket, for when connecting reports a reset: the socket
+            // that connect() takes is closed by then, but what the server sent before it broke
+            // the connection (ERR busy, say) is still in the receive buffer (PROTOCOL.md §3.4).
+            let spare = socket.as_fd().try_clone_to_owned().map_err(cannot)?;
+            match socket.connect(addr).await {
+                Ok(stream) => {
+                    // Framed mode is stop-and-wait with small frames: Nagle would only add latency.
+                    let _ = stream.set_nodelay(true);
+                    let local = stream.local_addr().map_err(|err| ClientError::io("local address", &err))?;
+                    // The address connected to: the peer's, which a reset makes unreadable.
+                    let (local, peer) = (addr_string(local), addr_string(addr));
+                    return Ok(Connection { stream: Box::new(stream), local, peer });
+                }
+                // The server was there and broke the connection: exit 1 like any reset, not
+                // "cannot connect", unless it said why.
+                Err(err)
+                    if matches!(err.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) =>
+                {
+                    if self.args.mode == Mode::Framed
+                        && let Ok(mut spare) = spare_stream(spare)
+                        && let Some(explained) = err_reply_within_a_second(&mut spare, 1).await
+                    {
+                        return Err(explained);
+                    }
+                    return Err(ClientError::new(
+                        ExitKind::Other,
+                        format!("cannot connect to {target}: {err}"),
+                    ));
+                }
+                Err(err) => last = err,
+            }
+        }
+        Err(cannot(last))
     }
 
     /// Raw mode: connect, write, shut down the write side, wait for the server's EOF.
@@ -303,13 +343,26 @@ fn frame_header(payload: &[u8]) -> Result<[u8; 4], ClientError> {
 /// After a failed write the server may have rejected a frame with an ERR reply and closed: that
 /// reply explains the failure better than the broken pipe does.
 async fn explain_write_failure(stream: &mut Box<dyn Stream>, seq: u64, err: &io::Error) -> ClientError {
-    if let Ok(Ok(Some(reply))) =
-        tokio::time::timeout(Duration::from_secs(1), read_frame(stream, MAX_REPLY_BYTES)).await
-        && let Some(err) = err_reply(seq, &reply)
-    {
-        return err;
+    match err_reply_within_a_second(stream, seq).await {
+        Some(explained) => explained,
+        None => ClientError::io(format!("sending message {seq} failed"), err),
     }
-    ClientError::io(format!("sending message {seq} failed"), err)
+}
+
+/// Reads one reply frame, for up to a second (PROTOCOL.md §3.4): if it is an ERR reply to
+/// message `seq`, the error that reports it.
+async fn err_reply_within_a_second(stream: &mut Box<dyn Stream>, seq: u64) -> Option<ClientError> {
+    match tokio::time::timeout(Duration::from_secs(1), read_frame(stream, MAX_REPLY_BYTES)).await {
+        Ok(Ok(Some(reply))) => err_reply(seq, &reply),
+        _ => None,
+    }
+}
+
+/// The spare descriptor of a socket whose connect reported a reset, as a stream to read from.
+fn spare_stream(spare: OwnedFd) -> io::Result<Box<dyn Stream>> {
+    let stream = std::net::TcpStream::from(spare);
+    stream.set_nonblocking(true)?;
+    Ok(Box::new(TcpStream::from_std(stream)?))
 }
 
 fn udp_error(target: &str, seq: u64, err: io::Error) -> ClientError {

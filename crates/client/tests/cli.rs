@@ -306,17 +306,34 @@ fn err_busy_is_reported_when_the_server_closes_at_once_and_the_write_fails() {
     server.join().unwrap();
 }
 
+/// Closes `stream` with a reset (SO_LINGER 0): std cannot set that, tokio can.
+fn reset(stream: std::net::TcpStream) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    stream.set_nonblocking(true).unwrap();
+    runtime.block_on(async { tokio::net::TcpStream::from_std(stream).unwrap().set_zero_linger() }).unwrap();
+}
+
+#[test]
+fn err_busy_is_reported_when_the_server_resets_at_once_and_connecting_fails() {
+    // A server that resets right after ERR busy (as a raw one turns a connection away) can reset
+    // the connection before the client has even seen it connected: connect() then reports the
+    // reset, but the ERR is in the receive buffer all the same.
+    let (port, server) = fake_server(3 * FRAMED.len(), |mut stream| {
+        stream.write_all(&frame(BUSY.as_bytes())).unwrap();
+        reset(stream);
+    });
+    for _ in 0..3 {
+        for way in FRAMED {
+            client().args(["--port", &port]).args(way).arg("x").assert().code(5).stdout("").stderr(BUSY_LINE);
+        }
+    }
+    server.join().unwrap();
+}
+
 #[test]
 fn raw_mode_over_the_connection_limit_is_a_reset_and_exit_1() {
     // PROTOCOL.md §2: a raw connection turned away is reset at once, unread.
-    let (port, server) = fake_server(5, |stream| {
-        // SO_LINGER 0, then close: std cannot set it, tokio can.
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
-        stream.set_nonblocking(true).unwrap();
-        runtime
-            .block_on(async { tokio::net::TcpStream::from_std(stream).unwrap().set_zero_linger() })
-            .unwrap();
-    });
+    let (port, server) = fake_server(5, reset);
     for _ in 0..5 {
         client()
             .args(["--port", &port, "hi"])
