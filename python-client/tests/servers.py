@@ -82,7 +82,8 @@ class Server:
               "busy" (a server over its connection limit, §5: ERR busy at once, unread, then
               shut down the write side and close once the client has), "busy-close" (ERR
               busy, then close at once, unread), "busy-reset" (ERR busy, then close unread
-              once the client's data has arrived, which resets the connection)
+              once the client's data has arrived, which resets the connection), "busy-abort"
+              (ERR busy, then a reset at once, often before the client sees it connected)
       Framed servers also answer a length over ``max_bytes`` with ERR too-large and close,
       without reading the payload.
     path: listen on this Unix domain stream socket instead of TCP; peers are ``pid:<pid>``
@@ -273,6 +274,8 @@ class Server:
                 pass
         elif self.behaviour == "busy-reset":
             sock.recv(1, socket.MSG_PEEK)  # the client's data is there: closing resets
+        elif self.behaviour == "busy-abort":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
 
     def _serve_framed(self, sock: socket.socket, conn: Connection) -> None:

@@ -65,6 +65,17 @@ def test_busy_and_closed_at_once_while_the_client_writes(stream, behaviour, tmp_
                     assert outcome == (5, b"", BUSY_LINE), args
 
 
+def test_busy_and_reset_at_once_while_the_client_connects():
+    # A server that resets right after ERR busy can reset the connection before the client has
+    # seen it connected: connect() reports the reset, but the ERR is in the receive buffer.
+    with Server("framed", "busy-abort") as server:
+        for _ in range(2):
+            for way in FRAMED:
+                args = ["--port", str(server.port)] + way + ["x"]
+                result = run_client(*args)
+                assert (result.returncode, result.stdout, result.stderr) == (5, b"", BUSY_LINE), args
+
+
 def test_raw_connection_turned_away_is_a_reset_exit_1():
     with Server("raw", "turn-away") as server:
         for _ in range(4):
