@@ -110,3 +110,19 @@ func TestErrBusyFromAServerThatClosesAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A server that resets right after ERR busy can reset the connection before the client has seen
+// it connected: connecting then reports the reset, but the ERR is in the receive buffer.
+func TestErrBusyFromAServerThatResetsAtOnce(t *testing.T) {
+	port, _ := tcpServer(t, "127.0.0.1", func(conn net.Conn, _ *recorder) {
+		if writeReply(conn, busyReply) == nil {
+			_ = conn.(*net.TCPConn).SetLinger(0) // the close is a reset
+		}
+	})
+	for round := 0; round < 3; round++ {
+		for _, way := range framedWays {
+			a := args([]string{"--port", port}, way, []string{"x"})
+			exactly(t, run(a...), 5, "", busyLine, a)
+		}
+	}
+}
