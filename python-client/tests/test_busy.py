@@ -10,7 +10,11 @@ import pytest
 from servers import BUSY, OUTPUT, Server, ShortTempDir, run_client
 
 BUSY_LINE = b"error: server is busy: " + BUSY + b"\n"
-FRAMED = (["--mode", "framed"], ["--mode", "framed", "--pipeline"], ["--mode", "framed", "--half-close"])
+FRAMED = (
+    ["--mode", "framed"],
+    ["--mode", "framed", "--pipeline"],
+    ["--mode", "framed", "--half-close"],
+)
 
 
 @pytest.fixture(params=["tcp", "unix"])
@@ -73,7 +77,8 @@ def test_busy_and_reset_at_once_while_the_client_connects():
             for way in FRAMED:
                 args = ["--port", str(server.port)] + way + ["x"]
                 result = run_client(*args)
-                assert (result.returncode, result.stdout, result.stderr) == (5, b"", BUSY_LINE), args
+                outcome = (result.returncode, result.stdout, result.stderr)
+                assert outcome == (5, b"", BUSY_LINE), args
 
 
 def test_raw_connection_turned_away_is_a_reset_exit_1():

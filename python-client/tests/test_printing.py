@@ -135,7 +135,10 @@ def test_check_ack():
     [
         (b"ERR busy 2 connections open", "server is busy: ERR busy 2 connections open"),
         (b"ERR busy", "server is busy: ERR busy"),
-        (b"ERR output writing output: full", "server could not log message 3: ERR output writing output: full"),
+        (
+            b"ERR output writing output: full",
+            "server could not log message 3: ERR output writing output: full",
+        ),
         (b"ERR too-large 5 > 4", "server rejected message 3: ERR too-large 5 > 4"),
         (b'ERR odd "a\\b"\n\xff', 'server rejected message 3: ERR odd "a\\b"\\x0a\\xff'),
     ],

@@ -82,7 +82,9 @@ def check_datagram_sizes(messages: List[bytes]) -> None:
             )
 
 
-def connect(host: str, port: int, timeout: float, framed: bool = False) -> Tuple[socket.socket, wire.Address]:
+def connect(
+    host: str, port: int, timeout: float, framed: bool = False
+) -> Tuple[socket.socket, wire.Address]:
     """Open a TCP connection to the first of the host's addresses that accepts one; return the
     socket and the address connected to. Refused/unreachable/unresolved -> exit 3, timeout ->
     exit 4, reset -> exit 1 (framed: unless an ERR reply already received explains it -> 5)."""
