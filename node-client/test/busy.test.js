@@ -70,7 +70,8 @@ describe('ERR busy and ERR output', () => {
       for (const way of FRAMED_WAYS) {
         await expectRun([...port, ...way, 'one', 'two'], 5, '', `error: server could not log message 1: ${OUTPUT}\n`);
       }
-      await expectRun([...port, '--mode', 'framed', 'first', 'second'], 5, 'first\n', `error: server could not log message 2: ${OUTPUT}\n`);
+      const second = `error: server could not log message 2: ${OUTPUT}\n`;
+      await expectRun([...port, '--mode', 'framed', 'first', 'second'], 5, 'first\n', second);
     } finally {
       await server.close();
     }
