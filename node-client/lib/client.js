@@ -17,8 +17,8 @@ import {
 import {
   MAX_REPLY_BYTES,
   checkAck,
-  describeReply,
   encodeFrame,
+  errReplyError,
   formatAddress,
   isErrReply,
 } from './wire.js';
@@ -438,7 +438,7 @@ async function explainFailedWrite(conn, payloads, fromSeq, toSeq, writeError, de
     } catch {
       throw writeError;
     }
-    if (isErrReply(reply)) throw protocolError(`server rejected message ${seq}: ${describeReply(reply)}`);
+    if (isErrReply(reply)) throw errReplyError(reply, seq);
     try {
       checkAck(reply, seq, payloads[seq - 1]);
     } catch {

@@ -115,6 +115,26 @@ export function isErrReply(reply) {
   return reply.length >= 3 && reply.subarray(0, 3).toString('latin1') === 'ERR' && (reply.length === 3 || reply[3] === 0x20);
 }
 
+/** Printable ASCII as it is, every other byte as `\xNN`: a reply as received, on one line. */
+export function printable(data) {
+  let out = '';
+  for (const byte of data) {
+    out += byte >= 0x20 && byte <= 0x7e ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The protocol error (exit 5) for an `ERR` reply to message `seq`, as §3.3 words it: a phrase
+ * for the code, then the reply as received.
+ */
+export function errReplyError(reply, seq) {
+  const code = reply.subarray(4).toString('latin1').split(' ')[0];
+  const phrases = { busy: 'server is busy', output: `server could not log message ${seq}` };
+  const what = Object.hasOwn(phrases, code) ? phrases[code] : `server rejected message ${seq}`;
+  return protocolError(`${what}: ${printable(reply)}`);
+}
+
 /**
  * Requires `reply` (a Buffer) to be exactly `ACK seq len(payload) sha256(payload)` (§3.4); throws
  * a protocol error (exit 5) saying what differs otherwise. `what` names the message.
@@ -122,8 +142,8 @@ export function isErrReply(reply) {
 export function checkAck(reply, seq, payload, what = `message ${seq}`) {
   const expected = expectedAck(seq, payload);
   if (reply.equals(Buffer.from(expected, 'ascii'))) return;
+  if (isErrReply(reply)) throw errReplyError(reply, seq);
   const text = describeReply(reply);
-  if (isErrReply(reply)) throw protocolError(`server rejected ${what}: ${text}`);
   const fields = reply.toString('latin1').split(' ');
   if (fields[0] !== 'ACK' || fields.length !== 4) {
     throw protocolError(`malformed reply to ${what}: "${text}"`);

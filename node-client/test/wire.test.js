@@ -63,6 +63,11 @@ describe('checkAck (§3.4)', () => {
     ['nonsense', 'nonsense', /malformed/],
     ['ERR reply', 'ERR too-large 5 > 4', /server rejected message 2: ERR too-large 5 > 4/],
     ['bare ERR', 'ERR', /server rejected/],
+    ['ERR busy', 'ERR busy 2 connections open', /^server is busy: ERR busy 2 connections open$/],
+    ['bare ERR busy', 'ERR busy', /^server is busy: ERR busy$/],
+    ['ERR output', 'ERR output writing output: full', /^server could not log message 2: ERR output writing output: full$/],
+    ['ERR with odd bytes', 'ERR odd "a\\b"\n\x7f', /^server rejected message 2: ERR odd "a\\b"\\x0a\\x7f$/],
+    ['ERR toString', 'ERR toString', /^server rejected message 2: ERR toString$/],
   ];
   for (const [name, reply, message] of wrong) {
     it(`rejects a ${name} with exit code 5`, () => {

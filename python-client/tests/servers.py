@@ -23,6 +23,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(os.path.dirname(HERE), "src")
 
 MAX_DEFAULT = 16 * 1024 * 1024
+# §3.3: what a server at its connection limit, or one that cannot log, sends.
+BUSY = b"ERR busy 2 connections open, the most this server serves (--max-connections)"
+OUTPUT = b"ERR output writing output: No space left on device (os error 28)"
 
 
 def fmt_addr(sockaddr) -> str:
@@ -69,11 +72,18 @@ class Server:
     mode: "raw" or "framed".
     behaviour:
       raw:    "ok" (read to EOF, close), "hang" (accept, never read or close),
-              "reset" (read to EOF, then close with a TCP reset)
+              "reset" (read to EOF, then close with a TCP reset), "turn-away" (a server over
+              its connection limit, §2: reset at once, unread)
       framed: "ok", "wrong-seq", "wrong-len", "wrong-hash", "bad-second" (wrong hash for
               message 2), "malformed", "long-reply" (1025-byte reply), "err" (always reply ERR),
               "close" (read the frame, close without replying), "hang" (read, never reply),
-              "hang-second" (acknowledge message 1, never reply to message 2)
+              "hang-second" (acknowledge message 1, never reply to message 2),
+              "output" (ERR output for message 1), "output-second" (for message 2),
+              "busy" (a server over its connection limit, §5: ERR busy at once, unread, then
+              shut down the write side and close once the client has), "busy-close" (ERR
+              busy, then close at once, unread), "busy-reset" (ERR busy, then close unread
+              once the client's data has arrived, which resets the connection), "busy-abort"
+              (ERR busy, then a reset at once, often before the client sees it connected)
       Framed servers also answer a length over ``max_bytes`` with ERR too-large and close,
       without reading the payload.
     path: listen on this Unix domain stream socket instead of TCP; peers are ``pid:<pid>``
@@ -227,6 +237,10 @@ class Server:
             conn.done.set()
 
     def _serve_raw(self, sock: socket.socket, conn: Connection) -> None:
+        if self.behaviour == "turn-away":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+            return
         if self.behaviour == "hang":
             self._stop.wait(60)
             return
@@ -252,7 +266,22 @@ class Server:
         finally:
             sock.settimeout(None)
 
+    def _turn_away(self, sock: socket.socket, conn: Connection) -> None:
+        sock.sendall(frame(BUSY))
+        if self.behaviour == "busy":
+            sock.shutdown(socket.SHUT_WR)
+            while sock.recv(65536):
+                pass
+        elif self.behaviour == "busy-reset":
+            sock.recv(1, socket.MSG_PEEK)  # the client's data is there: closing resets
+        elif self.behaviour == "busy-abort":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+
     def _serve_framed(self, sock: socket.socket, conn: Connection) -> None:
+        if self.behaviour.startswith("busy"):
+            self._turn_away(sock, conn)
+            return
         seq = 0
         deferred: List[bytes] = []
         while True:
@@ -314,6 +343,8 @@ def reply_for(behaviour: str, seq: int, payload: bytes) -> Optional[bytes]:
         return b"ACK %d %d %s " % (seq, length, digest) + b"x" * 1024
     if b == "err":
         return b"ERR rejected testing"
+    if (b == "output" and seq == 1) or (b == "output-second" and seq == 2):
+        return OUTPUT
     return b"ACK %d %d %s" % (seq, length, digest)
 
 

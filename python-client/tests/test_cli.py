@@ -155,7 +155,7 @@ def test_unreachable_exits_3(monkeypatch, capsys):
     def fail(*args, **kwargs):
         raise OSError(errno.EHOSTUNREACH, os.strerror(errno.EHOSTUNREACH))
 
-    monkeypatch.setattr(socket, "create_connection", fail)
+    monkeypatch.setattr(socket.socket, "connect", fail)
     assert cli.main(["--port", "9"]) == 3
     assert capsys.readouterr().err.startswith("error: ")
 
@@ -164,7 +164,7 @@ def test_connect_timeout_exits_4(monkeypatch, capsys):
     def fail(*args, **kwargs):
         raise socket.timeout("timed out")
 
-    monkeypatch.setattr(socket, "create_connection", fail)
+    monkeypatch.setattr(socket.socket, "connect", fail)
     assert cli.main(["--port", "9", "--timeout-ms", "50"]) == 4
     assert capsys.readouterr().err.startswith("error: timed out connecting")
 

@@ -10,6 +10,7 @@ import pytest
 from interop_client.printing import escape_bytes, format_message
 from interop_client.wire import (
     BadReply,
+    ErrReply,
     check_ack,
     encode_frame,
     expected_ack,
@@ -127,3 +128,22 @@ def test_check_ack():
     ):
         with pytest.raises(BadReply):
             check_ack(bad, 3, payload)
+
+
+@pytest.mark.parametrize(
+    "reply, line",
+    [
+        (b"ERR busy 2 connections open", "server is busy: ERR busy 2 connections open"),
+        (b"ERR busy", "server is busy: ERR busy"),
+        (
+            b"ERR output writing output: full",
+            "server could not log message 3: ERR output writing output: full",
+        ),
+        (b"ERR too-large 5 > 4", "server rejected message 3: ERR too-large 5 > 4"),
+        (b'ERR odd "a\\b"\n\xff', 'server rejected message 3: ERR odd "a\\b"\\x0a\\xff'),
+    ],
+)
+def test_err_replies_are_reported_as_received_after_a_phrase_for_their_code(reply, line):
+    with pytest.raises(ErrReply) as caught:
+        check_ack(reply, 3, b"abc")
+    assert str(caught.value) == line

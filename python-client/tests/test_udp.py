@@ -110,7 +110,10 @@ def test_wrong_ack_exits_5(behaviour):
         result = run_client(*udp_args(server.port, "abc", "def"))
     assert result.returncode == 5, (behaviour, result.stderr)
     assert result.stdout == b""
-    assert result.stderr.startswith(b"error: message 1: ")
+    if behaviour == "err":  # §3.3's line, as in framed mode
+        assert result.stderr == b"error: server rejected message 1: ERR rejected testing\n"
+    else:
+        assert result.stderr.startswith(b"error: message 1: ")
     assert result.stderr.count(b"\n") == 1
 
 

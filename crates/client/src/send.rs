@@ -10,9 +10,10 @@ use interop_wire::reply::{MAX_REPLY_BYTES, Reply};
 use interop_wire::{MAX_UDP_PAYLOAD, MessageView, Mode, Transport, addr_string, pid_string};
 use std::future::Future;
 use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket, UnixStream};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket, UnixStream};
 
 /// Sends every message the arguments name and writes one output entry per delivered message to
 /// `out`, flushing each, so that what was delivered before a failure is already printed.
@@ -103,14 +104,53 @@ impl<W: Write> Session<'_, W> {
         }
         let (host, port) = (self.args.host.as_str(), self.args.port);
         let target = format!("{host}:{port}");
-        let stream =
-            self.limited(format!("connecting to {target}"), TcpStream::connect((host, port))).await?;
-        let stream = stream.map_err(|err| cannot(&target, err))?;
-        // Framed mode is stop-and-wait with small frames: Nagle would only add latency.
-        let _ = stream.set_nodelay(true);
-        let local = stream.local_addr().map_err(|err| ClientError::io("local address", &err))?;
-        let peer = stream.peer_addr().map_err(|err| ClientError::io("peer address", &err))?;
-        Ok(Connection { stream: Box::new(stream), local: addr_string(local), peer: addr_string(peer) })
+        self.limited(format!("connecting to {target}"), self.connect_tcp(&target)).await?
+    }
+
+    /// Connects to each address the host resolves to, in order, until one connects.
+    async fn connect_tcp(&self, target: &str) -> Result<Connection, ClientError> {
+        let cannot = |err: io::Error| {
+            ClientError::new(ExitKind::Connect, format!("cannot connect to {target}: {err}"))
+        };
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+        for addr in
+            tokio::net::lookup_host((self.args.host.as_str(), self.args.port)).await.map_err(cannot)?
+        {
+            let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+            let socket = socket.map_err(cannot)?;
+            // A second descriptor of the socket, for when connecting reports a reset: the socket
+            // that connect() takes is closed by then, but what the server sent before it broke
+            // the connection (ERR busy, say) is still in the receive buffer (PROTOCOL.md §3.4).
+            let spare = socket.as_fd().try_clone_to_owned().map_err(cannot)?;
+            match socket.connect(addr).await {
+                Ok(stream) => {
+                    // Framed mode is stop-and-wait with small frames: Nagle would only add latency.
+                    let _ = stream.set_nodelay(true);
+                    let local = stream.local_addr().map_err(|err| ClientError::io("local address", &err))?;
+                    // The address connected to: the peer's, which a reset makes unreadable.
+                    let (local, peer) = (addr_string(local), addr_string(addr));
+                    return Ok(Connection { stream: Box::new(stream), local, peer });
+                }
+                // The server was there and broke the connection: exit 1 like any reset, not
+                // "cannot connect", unless it said why.
+                Err(err)
+                    if matches!(err.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) =>
+                {
+                    if self.args.mode == Mode::Framed
+                        && let Ok(mut spare) = spare_stream(spare)
+                        && let Some(explained) = err_reply_within_a_second(&mut spare, 1).await
+                    {
+                        return Err(explained);
+                    }
+                    return Err(ClientError::new(
+                        ExitKind::Other,
+                        format!("cannot connect to {target}: {err}"),
+                    ));
+                }
+                Err(err) => last = err,
+            }
+        }
+        Err(cannot(last))
     }
 
     /// Raw mode: connect, write, shut down the write side, wait for the server's EOF.
@@ -190,7 +230,7 @@ impl<W: Write> Session<'_, W> {
             };
             if let Err(err) = check_ack(seq, payload, &reply) {
                 // After a failed write only an ERR explains it; any other odd reply does not.
-                let explained = matches!(Reply::parse(&reply), Ok(Reply::Err { .. }));
+                let explained = err_reply(seq, &reply).is_some();
                 return Err(match &write_failure {
                     Some(write_err) if !explained => write_failed(write_err),
                     _ => err,
@@ -303,13 +343,26 @@ fn frame_header(payload: &[u8]) -> Result<[u8; 4], ClientError> {
 /// After a failed write the server may have rejected a frame with an ERR reply and closed: that
 /// reply explains the failure better than the broken pipe does.
 async fn explain_write_failure(stream: &mut Box<dyn Stream>, seq: u64, err: &io::Error) -> ClientError {
-    if let Ok(Ok(Some(reply))) =
-        tokio::time::timeout(Duration::from_secs(1), read_frame(stream, MAX_REPLY_BYTES)).await
-        && let Ok(Reply::Err { code, detail }) = Reply::parse(&reply)
-    {
-        return server_refused(seq, &code, &detail);
+    match err_reply_within_a_second(stream, seq).await {
+        Some(explained) => explained,
+        None => ClientError::io(format!("sending message {seq} failed"), err),
     }
-    ClientError::io(format!("sending message {seq} failed"), err)
+}
+
+/// Reads one reply frame, for up to a second (PROTOCOL.md §3.4): if it is an ERR reply to
+/// message `seq`, the error that reports it.
+async fn err_reply_within_a_second(stream: &mut Box<dyn Stream>, seq: u64) -> Option<ClientError> {
+    match tokio::time::timeout(Duration::from_secs(1), read_frame(stream, MAX_REPLY_BYTES)).await {
+        Ok(Ok(Some(reply))) => err_reply(seq, &reply),
+        _ => None,
+    }
+}
+
+/// The spare descriptor of a socket whose connect reported a reset, as a stream to read from.
+fn spare_stream(spare: OwnedFd) -> io::Result<Box<dyn Stream>> {
+    let stream = std::net::TcpStream::from(spare);
+    stream.set_nonblocking(true)?;
+    Ok(Box::new(TcpStream::from_std(stream)?))
 }
 
 fn udp_error(target: &str, seq: u64, err: io::Error) -> ClientError {
@@ -320,15 +373,43 @@ fn udp_error(target: &str, seq: u64, err: io::Error) -> ClientError {
     ClientError::io(format!("datagram {seq}"), &err)
 }
 
-fn server_refused(seq: u64, code: &str, detail: &str) -> ClientError {
-    ClientError::new(ExitKind::Protocol, format!("server rejected message {seq}: {code} {detail}"))
+/// If `reply` is an `ERR <code> [<detail>]` reply to message `seq` (PROTOCOL.md §3.3), the error
+/// that reports it: a phrase for its code, then the reply as received (a byte outside printable
+/// ASCII as `\xNN`, so that it stays one line).
+fn err_reply(seq: u64, reply: &[u8]) -> Option<ClientError> {
+    let code = reply.strip_prefix(b"ERR ")?.split(|&byte| byte == b' ').next()?;
+    let what = match code {
+        b"" => return None,
+        b"busy" => "server is busy".to_owned(),
+        b"output" => format!("server could not log message {seq}"),
+        _ => format!("server rejected message {seq}"),
+    };
+    Some(ClientError::new(ExitKind::Protocol, format!("{what}: {}", printable(reply))))
+}
+
+/// Printable ASCII as it is, every other byte as `\xNN`.
+fn printable(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(bytes.len());
+    for &byte in bytes {
+        if (0x20..=0x7e).contains(&byte) {
+            text.push(char::from(byte));
+        } else {
+            let _ = write!(text, "\\x{byte:02x}");
+        }
+    }
+    text
 }
 
 /// Requires `reply` to be `ACK seq len(payload) sha256(payload)`.
 fn check_ack(seq: u64, payload: &[u8], reply: &[u8]) -> Result<(), ClientError> {
+    if let Some(err) = err_reply(seq, reply) {
+        return Err(err);
+    }
     let protocol = |message: String| ClientError::new(ExitKind::Protocol, message);
     match Reply::parse(reply).map_err(|err| protocol(format!("reply to message {seq}: {err}")))? {
-        Reply::Err { code, detail } => Err(server_refused(seq, &code, &detail)),
+        // Not UTF-8 would be malformed, but any ERR reply was reported above.
+        Reply::Err { .. } => Err(protocol(format!("server rejected message {seq}"))),
         Reply::Ack { seq: got_seq, digest } => {
             let expected = interop_wire::Digest::of(payload);
             if got_seq != seq || digest != expected {
@@ -360,8 +441,25 @@ mod tests {
         let err = check_ack(1, b"x", b"ERR too-large 5 > 4").unwrap_err();
         assert_eq!(
             (err.kind, err.message.as_str()),
-            (ExitKind::Protocol, "server rejected message 1: too-large 5 > 4")
+            (ExitKind::Protocol, "server rejected message 1: ERR too-large 5 > 4")
         );
         assert_eq!(check_ack(1, b"x", b"nonsense").unwrap_err().kind, ExitKind::Protocol);
+    }
+
+    #[test]
+    fn err_replies_are_reported_as_received_after_a_phrase_for_their_code() {
+        let err = check_ack(3, b"x", b"ERR busy 2 connections open").unwrap_err();
+        assert_eq!(
+            (err.kind, err.message.as_str()),
+            (ExitKind::Protocol, "server is busy: ERR busy 2 connections open")
+        );
+        let err = check_ack(3, b"x", b"ERR output writing output: disk full").unwrap_err();
+        assert_eq!(err.message, "server could not log message 3: ERR output writing output: disk full");
+        let err = check_ack(1, b"x", b"ERR odd line\nbreak\t\x7f").unwrap_err();
+        assert_eq!(err.message, r"server rejected message 1: ERR odd line\x0abreak\x09\x7f");
+        assert_eq!(check_ack(1, b"x", b"ERR busy").unwrap_err().message, "server is busy: ERR busy");
+        let err = check_ack(2, b"x", b"ERR too-large \xff").unwrap_err();
+        assert_eq!(err.message, r"server rejected message 2: ERR too-large \xff");
+        assert!(err_reply(1, b"ERR ").is_none() && err_reply(1, b"ERR").is_none());
     }
 }

@@ -134,7 +134,7 @@ fn a_broken_pipelined_write_still_reports_the_acks_and_the_err() {
         .assert()
         .code(5)
         .stdout(predicate::str::contains(r#""seq":1"#).and(predicate::str::contains(r#""seq":2"#).not()))
-        .stderr(predicate::str::contains("server rejected message 2: too-large 33554432 > 1000"));
+        .stderr(predicate::str::contains("server rejected message 2: ERR too-large 33554432 > 1000"));
     server.join().unwrap();
 }
 
@@ -174,4 +174,173 @@ fn ipv6_addresses_are_bracketed_in_json() {
     assert_eq!(report["local"], peer.as_str());
     assert_eq!(report["peer"], format!("[::1]:{port}").as_str());
     assert_eq!(report["ack"], "none");
+}
+
+const BUSY: &str = "ERR busy 2 connections open, the most this server serves (--max-connections)";
+const BUSY_LINE: &str =
+    "error: server is busy: ERR busy 2 connections open, the most this server serves (--max-connections)\n";
+const OUTPUT: &str = "ERR output writing output: No space left on device (os error 28)";
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads one frame as a server does; `None` at EOF.
+fn read_frame(stream: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).ok()?;
+    let mut payload = vec![0u8; u32::from_be_bytes(header) as usize];
+    stream.read_exact(&mut payload).ok()?;
+    Some(payload)
+}
+
+/// A server on a thread that serves `n` connections with `serve`, one after the other.
+fn fake_server(
+    n: usize,
+    serve: impl Fn(std::net::TcpStream) + Send + 'static,
+) -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let handle = std::thread::spawn(move || {
+        for _ in 0..n {
+            let (stream, _) = listener.accept().unwrap();
+            // Replies leave at once, before a close that may reset the connection.
+            stream.set_nodelay(true).unwrap();
+            serve(stream);
+        }
+    });
+    (port, handle)
+}
+
+/// The ways of sending in framed mode: stop-and-wait, pipelined, half-closed (PROTOCOL.md §11).
+const FRAMED: [&[&str]; 3] =
+    [&["--mode", "framed"], &["--mode", "framed", "--pipeline"], &["--mode", "framed", "--half-close"]];
+
+#[test]
+fn err_busy_is_reported_as_busy_in_every_framed_way() {
+    // PROTOCOL.md §5: a server at its connection limit sends ERR busy at once, without reading,
+    // shuts down its write side and closes once the client has.
+    let (port, server) = fake_server(FRAMED.len(), |mut stream| {
+        stream.write_all(&frame(BUSY.as_bytes())).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    for way in FRAMED {
+        client()
+            .args(["--port", &port])
+            .args(way)
+            .args(["one", "two"])
+            .assert()
+            .code(5)
+            .stdout("")
+            .stderr(BUSY_LINE);
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn err_output_is_reported_with_the_message_it_answers() {
+    // PROTOCOL.md §3.3: the server could not log the message, so it answers ERR output instead
+    // of the ACK: for the first message, and (second run) for the second.
+    let (port, server) = fake_server(2, |mut stream| {
+        let first = read_frame(&mut stream).unwrap();
+        if first != b"one" {
+            let ack = format!("ACK 1 {} {}", first.len(), interop_wire::Digest::of(&first).sha256_hex());
+            stream.write_all(&frame(ack.as_bytes())).unwrap();
+            read_frame(&mut stream).unwrap();
+        }
+        stream.write_all(&frame(OUTPUT.as_bytes())).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    client()
+        .args(["--port", &port, "--mode", "framed", "one", "two"])
+        .assert()
+        .code(5)
+        .stdout("")
+        .stderr(format!("error: server could not log message 1: {OUTPUT}\n"));
+    client()
+        .args(["--port", &port, "--mode", "framed", "first", "second"])
+        .assert()
+        .code(5)
+        .stdout("first\n")
+        .stderr(format!("error: server could not log message 2: {OUTPUT}\n"));
+    server.join().unwrap();
+}
+
+#[test]
+fn err_busy_is_reported_when_the_server_closes_at_once_and_the_write_fails() {
+    // The server sends ERR busy and closes without reading: at once (the client's data then
+    // draws a reset), or once data has arrived (a reset at once). Either way the reset can break
+    // the client's write; the ERR is already in its receive buffer and must be what it reports
+    // (PROTOCOL.md §3.4, §11). A 4 MiB message is still being written when the reset lands.
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("large");
+    std::fs::write(&large, vec![7u8; 4 << 20]).unwrap();
+    const ROUNDS: usize = 6;
+    let per_round = FRAMED.len() * 2;
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let (port, server) = fake_server(ROUNDS * per_round, move |mut stream| {
+        stream.write_all(&frame(BUSY.as_bytes())).unwrap();
+        // Every other round, the server waits for the client's data: closing then resets.
+        if count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) / per_round % 2 == 1 {
+            let _ = stream.peek(&mut [0u8; 1]);
+        }
+    });
+    for _ in 0..ROUNDS {
+        for way in FRAMED {
+            for message in [&["small"][..], &["--file", large.to_str().unwrap()][..]] {
+                client()
+                    .args(["--port", &port])
+                    .args(way)
+                    .args(message)
+                    .assert()
+                    .code(5)
+                    .stdout("")
+                    .stderr(BUSY_LINE);
+            }
+        }
+    }
+    server.join().unwrap();
+}
+
+/// Closes `stream` with a reset (SO_LINGER 0): std cannot set that, tokio can.
+fn reset(stream: std::net::TcpStream) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    stream.set_nonblocking(true).unwrap();
+    runtime.block_on(async { tokio::net::TcpStream::from_std(stream).unwrap().set_zero_linger() }).unwrap();
+}
+
+#[test]
+fn err_busy_is_reported_when_the_server_resets_at_once_and_connecting_fails() {
+    // A server that resets right after ERR busy (as a raw one turns a connection away) can reset
+    // the connection before the client has even seen it connected: connect() then reports the
+    // reset, but the ERR is in the receive buffer all the same.
+    let (port, server) = fake_server(3 * FRAMED.len(), |mut stream| {
+        stream.write_all(&frame(BUSY.as_bytes())).unwrap();
+        reset(stream);
+    });
+    for _ in 0..3 {
+        for way in FRAMED {
+            client().args(["--port", &port]).args(way).arg("x").assert().code(5).stdout("").stderr(BUSY_LINE);
+        }
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn raw_mode_over_the_connection_limit_is_a_reset_and_exit_1() {
+    // PROTOCOL.md §2: a raw connection turned away is reset at once, unread.
+    let (port, server) = fake_server(5, reset);
+    for _ in 0..5 {
+        client()
+            .args(["--port", &port, "hi"])
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::starts_with("error: "));
+    }
+    server.join().unwrap();
 }

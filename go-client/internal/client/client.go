@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"interop/go-client/internal/wire"
@@ -120,14 +121,75 @@ func (s *sender) dialStream() (*stream, error) {
 		}
 		return &stream{conn, "pid:" + strconv.Itoa(os.Getpid()), "unix:" + s.cfg.Path}, nil
 	}
-	conn, err := s.dialer().Dial("tcp", s.target())
+	d := s.dialer()
+	spare := &spareFD{fd: -1}
+	if s.cfg.Mode == Framed {
+		d.Control = spare.keep
+	}
+	conn, err := d.Dial("tcp", s.target())
+	defer spare.close()
 	if err != nil {
+		// The server was there and broke the connection at once; it may have said why first
+		// (ERR busy), and that reply is still in the receive buffer (§3.4).
+		if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+			if explained := spare.errReply(); explained != nil {
+				return nil, explained
+			}
+		}
 		return nil, connectError(s.target(), s.timeout(), err)
 	}
 	if tcp, ok := conn.(*net.TCPConn); ok {
 		_ = tcp.SetNoDelay(true) // Go's default, stated: small frames must not wait for Nagle
 	}
 	return &stream{conn, wire.FormatAddr(conn.LocalAddr()), wire.FormatAddr(conn.RemoteAddr())}, nil
+}
+
+// spareFD is a second descriptor of the socket being connected, kept for when connecting
+// reports a reset: the dialer closes its socket then, but what the server sent before it broke
+// the connection is still in the receive buffer.
+type spareFD struct{ fd int } // -1: none
+
+// keep is a net.Dialer Control function: it duplicates the socket of each attempt.
+func (s *spareFD) keep(_, _ string, c syscall.RawConn) error {
+	s.close()
+	return c.Control(func(fd uintptr) {
+		if dup, err := syscall.Dup(int(fd)); err == nil {
+			syscall.CloseOnExec(dup)
+			s.fd = dup
+		}
+	})
+}
+
+func (s *spareFD) close() {
+	if s.fd >= 0 {
+		_ = syscall.Close(s.fd)
+		s.fd = -1
+	}
+}
+
+// errReply reads one reply frame from the spare descriptor, for up to a second (§3.4): an ERR
+// reply (to message 1, the one about to be sent) is returned as a protocol error, anything else
+// as nil.
+func (s *spareFD) errReply() error {
+	if s.fd < 0 {
+		return nil
+	}
+	f := os.NewFile(uintptr(s.fd), "spare socket")
+	s.fd = -1 // f owns it now
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	if conn.SetReadDeadline(time.Now().Add(errReplyGrace)) != nil {
+		return nil
+	}
+	reply, err := wire.ReadFrame(conn, wire.MaxReplyLen)
+	if err != nil || !wire.IsErrReply(reply) {
+		return nil
+	}
+	return Errorf(ExitProtocol, "%v", &wire.ReplyError{Seq: 1, Reply: reply, Rejected: true})
 }
 
 func closeWrite(conn net.Conn) error {
@@ -218,6 +280,10 @@ func (s *sender) sendFramed(payloads [][]byte) error {
 		}
 		if s.cfg.HalfClose {
 			if err := closeWrite(st.conn); err != nil {
+				// Like a failed write: the server may have sent ERR (busy, say) and closed.
+				if explained := s.lookForErrReply(st, first, batch, min(s.cfg.Timeout, errReplyGrace)); explained != nil {
+					return explained
+				}
 				return ioError("shutting down the write side", s.timeout(), err)
 			}
 		}

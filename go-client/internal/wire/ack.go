@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // SHA256Hex is the SHA-256 of data as 64 lowercase hex digits.
@@ -28,16 +29,49 @@ type ReplyError struct {
 	Reason   string // what is wrong, for humans
 }
 
+// Error is the client's error line after `error: `; for an ERR reply, as §3.3 words it: a
+// phrase for the code, then the reply as received.
 func (e *ReplyError) Error() string {
-	if e.Rejected {
-		return fmt.Sprintf("server rejected message %d: %s", e.Seq, Escape(e.Reply))
+	if !e.Rejected {
+		return fmt.Sprintf("reply to message %d: %s", e.Seq, e.Reason)
 	}
-	return fmt.Sprintf("reply to message %d: %s", e.Seq, e.Reason)
+	switch ErrCode(e.Reply) {
+	case "busy":
+		return "server is busy: " + Printable(e.Reply)
+	case "output":
+		return fmt.Sprintf("server could not log message %d: %s", e.Seq, Printable(e.Reply))
+	default:
+		return fmt.Sprintf("server rejected message %d: %s", e.Seq, Printable(e.Reply))
+	}
 }
 
 // IsErrReply reports whether a reply payload is an ERR reply (`ERR <code> [<detail>]`).
 func IsErrReply(reply []byte) bool {
 	return bytes.Equal(reply, []byte("ERR")) || bytes.HasPrefix(reply, []byte("ERR "))
+}
+
+// ErrCode is the code of an ERR reply ("" for a bare `ERR`, or for a reply that is not one).
+func ErrCode(reply []byte) string {
+	rest, ok := bytes.CutPrefix(reply, []byte("ERR "))
+	if !ok {
+		return ""
+	}
+	code, _, _ := bytes.Cut(rest, []byte(" "))
+	return string(code)
+}
+
+// Printable is data with printable ASCII as it is and every other byte as `\xNN`: a reply as
+// received, on one line.
+func Printable(data []byte) string {
+	var b strings.Builder
+	for _, c := range data {
+		if c >= 0x20 && c <= 0x7e {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, `\x%02x`, c)
+		}
+	}
+	return b.String()
 }
 
 // CheckAck requires reply to be exactly `ACK seq len(payload) sha256(payload)` (§3.4); anything

@@ -107,6 +107,9 @@ func TestCheckAck(t *testing.T) {
 		{"", 1, "abc", false, "malformed"},
 		{"ERR too-large 5 > 4", 1, "abc", true, "server rejected message 1: ERR too-large 5 > 4"},
 		{"ERR", 1, "abc", true, "rejected"},
+		{"ERR busy 2 connections open", 3, "abc", true, "server is busy: ERR busy 2 connections open"},
+		{"ERR output writing output: full", 3, "abc", true, "server could not log message 3: ERR output writing output: full"},
+		{"ERR odd \"a\\b\"\n\xff", 3, "abc", true, `server rejected message 3: ERR odd "a\b"\x0a\xff`},
 	} {
 		err := CheckAck([]byte(tc.reply), tc.seq, []byte(tc.payload))
 		var re *ReplyError

@@ -25,8 +25,9 @@ DEFAULT_TIMEOUT_MS = 10000
 DEFAULT_MESSAGE = b"Hello SocketServer!!!"
 TRANSPORTS = ("tcp", "unix", "udp")
 
-# After a failed write in framed mode, how long to look for an ERR reply that may explain it.
-ERR_REPLY_GRACE_SECONDS = 2.0
+# After a failed write in framed mode, how long to look for an ERR reply that may explain it
+# (§3.4: up to a second; the reply is already in the receive buffer if there is one).
+ERR_REPLY_GRACE_SECONDS = 1.0
 
 
 class Delivery(NamedTuple):
@@ -81,25 +82,44 @@ def check_datagram_sizes(messages: List[bytes]) -> None:
             )
 
 
-def connect(host: str, port: int, timeout: float) -> socket.socket:
-    """Open a TCP connection; refused/unreachable/unresolved -> exit 3, timeout -> exit 4."""
+def connect(
+    host: str, port: int, timeout: float, framed: bool = False
+) -> Tuple[socket.socket, wire.Address]:
+    """Open a TCP connection to the first of the host's addresses that accepts one; return the
+    socket and the address connected to. Refused/unreachable/unresolved -> exit 3, timeout ->
+    exit 4, reset -> exit 1 (framed: unless an ERR reply already received explains it -> 5)."""
     target = wire.format_host_port(host, port)
     try:
-        return socket.create_connection(
-            (host, port), timeout=min(timeout, wire.MAX_SOCKET_TIMEOUT)
-        )
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ConnectFailure("cannot resolve host %s: %s" % (host, exc.strerror or exc))
-    except OSError as exc:
-        if _is_timeout(exc):
-            raise TimeoutFailure(
-                "timed out connecting to %s after %d ms" % (target, round(timeout * 1000))
-            )
-        if isinstance(exc, ConnectionResetError):
+    last = OSError(errno.EADDRNOTAVAIL, "no address")  # type: OSError
+    for family, type_, proto, _, sockaddr in infos:
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.settimeout(min(timeout, wire.MAX_SOCKET_TIMEOUT))
+            sock.connect(sockaddr)
+            return sock, sockaddr
+        except (ConnectionResetError, BrokenPipeError) as exc:
             # The handshake completed and the peer reset at once (the RST raced connect()):
-            # the server was there, so this is a broken connection (exit 1), not exit 3.
+            # the server was there, so this is a broken connection (exit 1), not exit 3. A
+            # framed server may have said why first (ERR busy): that reply is still in the
+            # receive buffer, as after a failed write (§3.4).
+            try:
+                err = _err_reply_after_failed_write(sock, timeout) if framed else None
+            finally:
+                _close(sock)
+            if err is not None:
+                raise ProtocolFailure(str(wire.ErrReply(err, 1)))
             raise IOFailure("connection to %s was reset: %s" % (target, _reason(exc)))
-        raise ConnectFailure("cannot connect to %s: %s" % (target, _reason(exc)))
+        except OSError as exc:
+            _close(sock)
+            last = exc
+    if _is_timeout(last):
+        raise TimeoutFailure(
+            "timed out connecting to %s after %d ms" % (target, round(timeout * 1000))
+        )
+    raise ConnectFailure("cannot connect to %s: %s" % (target, _reason(last)))
 
 
 def connect_unix(path: str, timeout: float) -> socket.socket:
@@ -130,23 +150,27 @@ class StreamTarget:
         self.host = host
         self.port = port
         self.path = path
+        self.connected_to = None  # type: Optional[wire.Address]
 
     def describe(self) -> str:
         if self.transport == "unix":
             return "unix:%s" % self.path
         return wire.format_host_port(self.host, self.port)
 
-    def connect(self, timeout: float) -> socket.socket:
+    def connect(self, timeout: float, framed: bool = False) -> socket.socket:
         if self.transport == "unix":
             assert self.path is not None
             return connect_unix(self.path, timeout)
-        return connect(self.host, self.port, timeout)
+        sock, self.connected_to = connect(self.host, self.port, timeout, framed)
+        return sock
 
     def names(self, sock: socket.socket) -> Tuple[str, str]:
-        """(local, peer) of a connected socket: a Unix client is named by its process id."""
+        """(local, peer) of a connected socket: a Unix client is named by its process id, the
+        peer by the address connected to (a reset makes getpeername() fail)."""
         if self.transport == "unix":
             return "pid:%d" % os.getpid(), "unix:%s" % self.path
-        return wire.format_address(sock.getsockname()), wire.format_address(sock.getpeername())
+        assert self.connected_to is not None
+        return wire.format_address(sock.getsockname()), wire.format_address(self.connected_to)
 
 
 @contextlib.contextmanager
@@ -160,6 +184,8 @@ def exchange(what: str, timeout: float, refused_target: Optional[str] = None) ->
         yield
     except ClientError:
         raise
+    except wire.ErrReply as exc:
+        raise ProtocolFailure(str(exc))  # the whole line, as §3.3 words it
     except wire.WireError as exc:
         raise ProtocolFailure("%s: %s" % (what, exc))
     except (socket.timeout, OSError) as exc:
@@ -197,14 +223,14 @@ def send_raw(
 
 
 def _err_reply_after_failed_write(sock: socket.socket, timeout: float) -> Optional[bytes]:
-    """After a write failed, look for a reply frame the server sent before closing."""
+    """After a write (or connect) failed, look for an ERR reply the server sent before closing."""
     try:
         reply = wire.read_frame(
             sock, wire.MAX_REPLY_BYTES, wire.Deadline(min(timeout, ERR_REPLY_GRACE_SECONDS))
         )
     except (OSError, wire.WireError):
         return None
-    return reply if reply.split(b" ")[0] == b"ERR" else None
+    return reply if wire.err_code(reply) is not None else None
 
 
 def _encode_frames(messages: List[bytes]) -> List[bytes]:
@@ -236,9 +262,7 @@ def _framed_stop_and_wait(
                 # reading all of it: report its reply rather than the broken pipe.
                 err = _err_reply_after_failed_write(sock, timeout)
                 if err is not None:
-                    raise ProtocolFailure(
-                        "%s: server replied %s" % (what, wire.describe_reply(err))
-                    )
+                    raise wire.ErrReply(err, seq)
                 raise
             reply = wire.read_frame(sock, wire.MAX_REPLY_BYTES, wire.Deadline(timeout))
             wire.check_ack(reply, seq, payload)
@@ -317,7 +341,7 @@ def send_framed(
     """Framed mode: all messages on one connection, each ACK verified; stop-and-wait unless
     pipelined (§11)."""
     frames = _encode_frames(messages)
-    sock = target.connect(timeout)
+    sock = target.connect(timeout, framed=True)
     try:
         with exchange("framed connection to %s" % target.describe(), timeout):
             local, peer = target.names(sock)

@@ -12,7 +12,7 @@ import hashlib
 import socket
 import struct
 import time
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 from .printing import escape_bytes
 
@@ -57,6 +57,36 @@ class BadReply(WireError):
     def __init__(self, message: str, reply: bytes) -> None:
         super().__init__(message)
         self.reply = reply
+
+
+class ErrReply(BadReply):
+    """An ``ERR`` reply (§3.3). Its text is the whole error line after ``error: ``: a phrase for
+    the code, then the reply as received."""
+
+    def __init__(self, reply: bytes, seq: int) -> None:
+        code = err_code(reply)
+        if code == b"busy":
+            what = "server is busy"
+        elif code == b"output":
+            what = "server could not log message %d" % seq
+        else:
+            what = "server rejected message %d" % seq
+        super().__init__("%s: %s" % (what, printable(reply)), reply)
+        self.seq = seq
+
+
+def err_code(reply: bytes) -> Optional[bytes]:
+    """The code of an ``ERR <code> [<detail>]`` reply (``b""`` for a bare ``ERR``), else None."""
+    if reply == b"ERR":
+        return b""
+    if not reply.startswith(b"ERR "):
+        return None
+    return reply[4:].split(b" ", 1)[0]
+
+
+def printable(data: bytes) -> str:
+    """Printable ASCII as it is, every other byte as ``\\xNN``: a reply as received, on one line."""
+    return "".join(chr(b) if 0x20 <= b <= 0x7E else "\\x%02x" % b for b in data)
 
 
 def format_address(sockaddr: Address) -> str:
@@ -173,9 +203,9 @@ def check_ack(reply: bytes, seq: int, payload: bytes) -> None:
     if reply == expected:
         return
     text = describe_reply(reply)
+    if err_code(reply) is not None:
+        raise ErrReply(reply, seq)
     fields = reply.split(b" ")
-    if fields[0] == b"ERR":
-        raise BadReply("server replied %s" % text, reply)
     if fields[0] != b"ACK" or len(fields) != 4:
         raise BadReply('malformed reply "%s"' % text, reply)
     want = expected.split(b" ")

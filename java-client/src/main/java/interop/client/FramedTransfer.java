@@ -210,8 +210,17 @@ final class FramedTransfer implements Transfer {
         }
     }
 
-    private static ClientException rejected(int seq, Reply.Err err) {
-        return ClientException.protocol("server rejected message " + seq + ": " + err.text());
+    /**
+     * An {@code ERR} reply to message {@code seq}, reported as §3.3 words it: a phrase for the
+     * code, then the reply as received.
+     */
+    static ClientException rejected(int seq, Reply.Err err) {
+        String what = switch (err.code()) {
+            case "busy" -> "server is busy";
+            case "output" -> "server could not log message " + seq;
+            default -> "server rejected message " + seq;
+        };
+        return ClientException.protocol(what + ": " + err.text());
     }
 
     /** After a failed write: the next reply frame the server sent before closing, if any. */

@@ -31,6 +31,22 @@ class ReplyTest {
         assertEquals(new Reply.Err("x", ""), parse("ERR x"));
     }
 
+    @Test
+    void errRepliesAreReportedAsReceivedAfterAPhraseForTheirCode() throws ClientException {
+        assertEquals("server is busy: ERR busy 2 connections open",
+                FramedTransfer.rejected(3, (Reply.Err) parse("ERR busy 2 connections open"))
+                        .getMessage());
+        assertEquals("server is busy: ERR busy",
+                FramedTransfer.rejected(3, (Reply.Err) parse("ERR busy")).getMessage());
+        assertEquals("server could not log message 3: ERR output writing output: full",
+                FramedTransfer.rejected(3, (Reply.Err) parse("ERR output writing output: full"))
+                        .getMessage());
+        ClientException other = FramedTransfer.rejected(3,
+                (Reply.Err) parse("ERR too-large \"5\" > \\4"));
+        assertEquals("server rejected message 3: ERR too-large \"5\" > \\4", other.getMessage());
+        assertEquals(ExitCode.PROTOCOL, other.exitCode());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "ACK", "ACK 1 3", "ack 1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
         "ACK  1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
