@@ -373,32 +373,11 @@ fn udp_error(target: &str, seq: u64, err: io::Error) -> ClientError {
     ClientError::io(format!("datagram {seq}"), &err)
 }
 
-/// If `reply` is an `ERR <code> [<detail>]` reply to message `seq` (PROTOCOL.md §3.3), the error
-/// that reports it: a phrase for its code, then the reply as received (a byte outside printable
-/// ASCII as `\xNN`, so that it stays one line).
+/// If `reply` is an `ERR` reply, the error that reports it (PROTOCOL.md §3.3), message `seq` being
+/// the one waited on.
 fn err_reply(seq: u64, reply: &[u8]) -> Option<ClientError> {
-    let code = reply.strip_prefix(b"ERR ")?.split(|&byte| byte == b' ').next()?;
-    let what = match code {
-        b"" => return None,
-        b"busy" => "server is busy".to_owned(),
-        b"output" => format!("server could not log message {seq}"),
-        _ => format!("server rejected message {seq}"),
-    };
-    Some(ClientError::new(ExitKind::Protocol, format!("{what}: {}", printable(reply))))
-}
-
-/// Printable ASCII as it is, every other byte as `\xNN`.
-fn printable(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(bytes.len());
-    for &byte in bytes {
-        if (0x20..=0x7e).contains(&byte) {
-            text.push(char::from(byte));
-        } else {
-            let _ = write!(text, "\\x{byte:02x}");
-        }
-    }
-    text
+    let report = Reply::parse(reply).ok()?.err_report(seq)?;
+    Some(ClientError::new(ExitKind::Protocol, report))
 }
 
 /// Requires `reply` to be `ACK seq len(payload) sha256(payload)`.
@@ -458,8 +437,9 @@ mod tests {
         let err = check_ack(1, b"x", b"ERR odd line\nbreak\t\x7f").unwrap_err();
         assert_eq!(err.message, r"server rejected message 1: ERR odd line\x0abreak\x09\x7f");
         assert_eq!(check_ack(1, b"x", b"ERR busy").unwrap_err().message, "server is busy: ERR busy");
+        // Not UTF-8: not a reply at all.
         let err = check_ack(2, b"x", b"ERR too-large \xff").unwrap_err();
-        assert_eq!(err.message, r"server rejected message 2: ERR too-large \xff");
+        assert!(err.message.starts_with("reply to message 2: malformed reply"), "{}", err.message);
         assert!(err_reply(1, b"ERR ").is_none() && err_reply(1, b"ERR").is_none());
     }
 }

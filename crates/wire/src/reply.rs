@@ -70,6 +70,29 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// How a client reports this reply if it is an `ERR` (PROTOCOL.md §3.3), message `seq` being
+    /// the one it waits on: a phrase for the code, then the reply as received, with ASCII control
+    /// characters as `\xNN` so that it stays one line. `None` for an `ACK`.
+    pub fn err_report(&self, seq: u64) -> Option<String> {
+        let Reply::Err { code, detail } = self else { return None };
+        let what = match code.as_str() {
+            ERR_BUSY => "server is busy".to_owned(),
+            ERR_OUTPUT => format!("server could not log message {seq}"),
+            _ => format!("server rejected message {seq}"),
+        };
+        let mut line = format!("{what}: ERR ");
+        for c in code.chars().chain((!detail.is_empty()).then_some(' ')).chain(detail.chars()) {
+            if c.is_ascii_control() {
+                line.push_str(&format!("\\x{:02x}", u32::from(c)));
+            } else {
+                line.push(c);
+            }
+        }
+        Some(line)
+    }
+}
+
 /// Plain decimal digits only: no sign, no spaces, no leading `+`.
 fn parse_decimal(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -106,6 +129,26 @@ mod tests {
         let err = Reply::Err { code: ERR_TOO_LARGE.into(), detail: "4294967295 > 16777216".into() };
         assert_eq!(err.to_string(), "ERR too-large 4294967295 > 16777216");
         assert_eq!(Reply::parse(err.to_string().as_bytes()), Ok(err));
+    }
+
+    #[test]
+    fn err_replies_are_reported_with_a_phrase_for_their_code() {
+        let report = |text: &str, seq| Reply::parse(text.as_bytes()).unwrap().err_report(seq);
+        assert_eq!(report("ERR busy 2 open", 3).unwrap(), "server is busy: ERR busy 2 open");
+        assert_eq!(report("ERR busy", 3).unwrap(), "server is busy: ERR busy");
+        assert_eq!(
+            report("ERR output disk full", 3).unwrap(),
+            "server could not log message 3: ERR output disk full"
+        );
+        assert_eq!(
+            report("ERR too-large 5 > 4", 1).unwrap(),
+            "server rejected message 1: ERR too-large 5 > 4"
+        );
+        assert_eq!(
+            report("ERR odd line\nbreak\t\x7f", 1).unwrap(),
+            r"server rejected message 1: ERR odd line\x0abreak\x09\x7f"
+        );
+        assert_eq!(Reply::Ack { seq: 1, digest: Digest::of(b"") }.err_report(1), None);
     }
 
     #[test]
