@@ -103,6 +103,40 @@ def read_to_eof(sock: socket.socket) -> bytes:
         data += chunk
 
 
+def recv_until_reset(sock: socket.socket) -> bytes:
+    """Reads until the connection is reset; an orderly EOF fails the test (in raw mode it would
+    tell the client that its message was recorded)."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        assert chunk, "orderly EOF, not a reset, after %r" % data
+        data += chunk
+
+
+def connect_expecting_reset(host: str, port: int) -> str:
+    """Connects to a server that resets the connection at once; returns the client's address.
+
+    The reset can come so soon that ``connect()`` itself reports it (a client descheduled between
+    the handshake and reading the connect's result), so that counts as the reset too.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, 0))  # known before connecting, whatever happens then
+        local = "%s:%d" % (host, sock.getsockname()[1])
+        sock.settimeout(WAIT)
+        try:
+            sock.connect((host, port))
+        except ConnectionResetError:
+            return local
+        assert recv_until_reset(sock) == b""
+        return local
+    finally:
+        sock.close()
+
+
 class Server:
     """``python -m interop_server --port 0 --format json ARGS``, its output read line by line."""
 

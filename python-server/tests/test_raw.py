@@ -9,7 +9,15 @@ import time
 
 import pytest
 
-from serverproc import WAIT, Server, messages, position, read_to_eof, sha
+from serverproc import (
+    WAIT,
+    Server,
+    connect_expecting_reset,
+    messages,
+    position,
+    read_to_eof,
+    sha,
+)
 
 HELLO = b"Hello SocketServer!!!"
 
@@ -142,12 +150,8 @@ def test_max_connections_turns_a_raw_connection_away_with_a_reset():
             sock.sendall(b"held %d" % conn)
             server.wait_for(lambda e: e["event"] == "connected" and e["conn"] == conn)
             holders.append(sock)
-        third = server.connect()
-        third_peer = "127.0.0.1:%d" % third.getsockname()[1]
         # Turned away at once, with a reset: never the orderly close that means "recorded".
-        with pytest.raises(ConnectionResetError):
-            third.recv(1)
-        third.close()
+        third_peer = connect_expecting_reset("127.0.0.1", server.port)
         busy = server.wait_for(lambda e: e["event"] == "error" and "conn" not in e)
         assert busy == {
             "event": "error",

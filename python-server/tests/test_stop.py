@@ -18,12 +18,14 @@ from serverproc import (
     WAIT,
     Server,
     ack,
+    connect_expecting_reset,
     env,
     frame,
     messages,
     read_frame,
     read_line,
     read_to_eof,
+    recv_until_reset,
     sha,
     spawn,
 )
@@ -152,19 +154,6 @@ def test_json_connected_event_that_cannot_be_logged_gets_err_output_before_any_f
         proc.wait()
 
 
-def _recv_until_reset(sock: socket.socket) -> bytes:
-    """Reads until the connection is reset; an orderly EOF fails the test (in raw mode it
-    would tell the client that its message was recorded)."""
-    data = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return data
-        assert chunk, "orderly EOF, not a reset, after %r" % data
-        data += chunk
-
-
 def test_raw_message_that_cannot_be_logged_is_answered_with_a_reset():
     proc = spawn("--port", "0")
     try:
@@ -174,7 +163,7 @@ def test_raw_message_that_cannot_be_logged_is_answered_with_a_reset():
         failed_at = time.monotonic()
         sock.sendall(b"never recorded")
         sock.shutdown(socket.SHUT_WR)
-        assert _recv_until_reset(sock) == b""
+        assert recv_until_reset(sock) == b""
         code, stderr = _wait_exit(proc, failed_at, "the raw message whose record failed")
         assert code == 3
         assert stderr == EPIPE_LINE
@@ -195,14 +184,12 @@ def test_raw_connections_open_when_output_fails_are_reset():
         assert b'"event":"connected"' in read_line(proc.stdout)
         proc.stdout.close()
         failed_at = time.monotonic()
-        other = _connect(addr)  # its "connected" event fails
-        assert _recv_until_reset(other) == b""
-        assert _recv_until_reset(waiting) == b""
+        connect_expecting_reset(*addr)  # its "connected" event fails
+        assert recv_until_reset(waiting) == b""
         code, stderr = _wait_exit(proc, failed_at, "the connection whose event failed")
         assert code == 3
         assert stderr == EPIPE_LINE
         waiting.close()
-        other.close()
     finally:
         if proc.poll() is None:
             proc.kill()
