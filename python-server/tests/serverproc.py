@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import queue
+import select
 import signal
 import socket
 import struct
@@ -35,6 +36,31 @@ def run_server(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess
         stderr=subprocess.PIPE,
         timeout=timeout,
     )
+
+
+def spawn(*args: str, **popen: Any) -> subprocess.Popen:
+    """``python -m interop_server ARGS`` with stdout and stderr pipes unless ``popen`` says
+    otherwise; the caller reads them (see :func:`read_line`)."""
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "interop_server", *args], env=env(), **popen)
+
+
+def read_line(stream: Any, timeout: float = WAIT) -> bytes:
+    """One line from a pipe, byte by byte (nothing is read ahead, so the caller can close the
+    pipe right after it), waiting at most ``timeout`` seconds."""
+    fd = stream.fileno()
+    line = b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(remaining, 0))
+        assert ready, "no complete line within %s s; so far %r" % (timeout, line)
+        byte = os.read(fd, 1)
+        if not byte:
+            return line
+        line += byte
+    return line
 
 
 def sha(data: bytes) -> str:
@@ -75,6 +101,40 @@ def read_to_eof(sock: socket.socket) -> bytes:
         if not chunk:
             return data
         data += chunk
+
+
+def recv_until_reset(sock: socket.socket) -> bytes:
+    """Reads until the connection is reset; an orderly EOF fails the test (in raw mode it would
+    tell the client that its message was recorded)."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        assert chunk, "orderly EOF, not a reset, after %r" % data
+        data += chunk
+
+
+def connect_expecting_reset(host: str, port: int) -> str:
+    """Connects to a server that resets the connection at once; returns the client's address.
+
+    The reset can come so soon that ``connect()`` itself reports it (a client descheduled between
+    the handshake and reading the connect's result), so that counts as the reset too.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, 0))  # known before connecting, whatever happens then
+        local = "%s:%d" % (host, sock.getsockname()[1])
+        sock.settimeout(WAIT)
+        try:
+            sock.connect((host, port))
+        except ConnectionResetError:
+            return local
+        assert recv_until_reset(sock) == b""
+        return local
+    finally:
+        sock.close()
 
 
 class Server:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import threading
 import time
+
+import pytest
 
 from serverproc import WAIT, Server, ack, frame, messages, position, read_frame, read_to_eof, sha
 
@@ -222,3 +225,83 @@ def test_reset_keeps_acknowledged_messages():
         assert [m["text"] for m in messages(events)] == ["kept"]
         assert events[-1]["event"] == "error"
         assert "frame 2" in events[-1]["error"]
+
+
+BUSY_1 = b"ERR busy 1 connections open, the most this server serves (--max-connections)"
+BUSY_2 = b"ERR busy 2 connections open, the most this server serves (--max-connections)"
+
+
+def test_max_connections_turns_a_framed_connection_away_with_err_busy():
+    with framed("--max-connections", "2") as server:
+        holders = []
+        for conn in (1, 2):
+            holders.append(server.connect())
+            server.wait_for(lambda e: e["event"] == "connected" and e["conn"] == conn)
+        third = server.connect()
+        third_peer = "127.0.0.1:%d" % third.getsockname()[1]
+        # At once, before any frame: the reply, then the server's EOF.
+        assert read_frame(third) == BUSY_2
+        assert read_to_eof(third) == b""
+        third.close()
+        busy = server.wait_for(lambda e: e["event"] == "error" and "conn" not in e)
+        assert busy == {
+            "event": "error",
+            "error": "busy: turned away 1 connection(s) over --max-connections 2",
+        }
+        # A client that writes its frame at once reads the same reply.
+        fourth = server.connect()
+        fourth.sendall(frame(b"too many"))
+        assert read_frame(fourth) == BUSY_2
+        fourth.close()
+        # Once a holder has ended, the next client is served.
+        holders[0].close()
+        assert server.conn_events(1)[-1]["event"] == "closed"
+        fifth = server.connect()
+        fifth.sendall(frame(b"served"))
+        assert read_frame(fifth) == ack(1, b"served")
+        fifth.close()
+        assert messages(server.conn_events(3))[0]["text"] == "served"
+        holders[1].sendall(frame(b"still served"))
+        assert read_frame(holders[1]) == ack(1, b"still served")
+        holders[1].close()
+        server.conn_events(2)
+        assert not any(e.get("peer") == third_peer for e in server.events)
+        assert [e["conn"] for e in server.events if e["event"] == "connected"] == [1, 2, 3]
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_flood_over_the_limit_is_turned_away_with_at_most_64_open():
+    flood = 100
+    with framed("--max-connections", "1") as server:
+        holder = server.connect()
+        server.wait_for(lambda e: e["event"] == "connected" and e["conn"] == 1)
+        before = _open_fds(server.proc.pid)
+        socks = [server.connect() for _ in range(flood)]
+        # The first 64 are answered at once; the server then holds them open (until they close,
+        # at most 1 s) and accepts nothing more, so at no time does it hold more than 64.
+        for sock in socks[:64]:
+            assert read_frame(sock) == BUSY_1
+        assert _open_fds(server.proc.pid) <= before + 64
+        # The rest are answered as room frees up: every one of them gets its reply.
+        for sock in socks[64:]:
+            assert read_frame(sock) == BUSY_1
+        for sock in socks:
+            sock.close()
+        # The busy events (at most one a second) count every connection turned away.
+        counted = []
+
+        def busy(event):
+            if event["event"] == "error" and event["error"].startswith("busy: turned away "):
+                counted.append(int(event["error"].split()[3]))
+            return sum(counted) >= flood
+
+        server.wait_for(busy, timeout=WAIT)
+        assert sum(counted) == flood
+        assert all(e.get("conn") in (None, 1) for e in server.events)
+        holder.sendall(frame(b"the holder"))
+        assert read_frame(holder) == ack(1, b"the holder")
+        holder.close()

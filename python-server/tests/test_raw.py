@@ -9,7 +9,15 @@ import time
 
 import pytest
 
-from serverproc import WAIT, Server, messages, position, read_to_eof, sha
+from serverproc import (
+    WAIT,
+    Server,
+    connect_expecting_reset,
+    messages,
+    position,
+    read_to_eof,
+    sha,
+)
 
 HELLO = b"Hello SocketServer!!!"
 
@@ -134,21 +142,33 @@ def test_sixteen_clients_at_once():
             assert (got[peer]["len"], got[peer]["sha256"]) == (len(payload), sha(payload))
 
 
-def test_max_connections_makes_others_wait_in_the_backlog():
-    with Server("--max-connections", "1") as server:
-        first = server.connect()
-        first.sendall(b"one")
-        server.wait_for(lambda e: e["event"] == "connected" and e["conn"] == 1)
-        second = send_raw(server, b"two")  # accepted by the kernel, not yet by the server
-        time.sleep(0.5)
-        assert not any(e.get("conn") == 2 for e in server.events)
-        assert server.lines.empty()
-        first.shutdown(socket.SHUT_WR)
-        read_to_eof(first)
-        assert messages(server.conn_events(2))[0]["text"] == "two"
-        read_to_eof(second)
-        first.close()
-        second.close()
+def test_max_connections_turns_a_raw_connection_away_with_a_reset():
+    with Server("--max-connections", "2") as server:
+        holders = []
+        for conn in (1, 2):
+            sock = server.connect()
+            sock.sendall(b"held %d" % conn)
+            server.wait_for(lambda e: e["event"] == "connected" and e["conn"] == conn)
+            holders.append(sock)
+        # Turned away at once, with a reset: never the orderly close that means "recorded".
+        third_peer = connect_expecting_reset("127.0.0.1", server.port)
+        busy = server.wait_for(lambda e: e["event"] == "error" and "conn" not in e)
+        assert busy == {
+            "event": "error",
+            "error": "busy: turned away 1 connection(s) over --max-connections 2",
+        }
+        # One of the two ends: its slot is free for the next connection.
+        holders[0].shutdown(socket.SHUT_WR)
+        assert read_to_eof(holders[0]) == b""
+        assert messages(server.conn_events(1))[0]["text"] == "held 1"
+        sock = send_raw(server, b"next")
+        assert read_to_eof(sock) == b""
+        sock.close()
+        # The turned-away connection held no slot and has no events (not even a number).
+        assert messages(server.conn_events(3))[0]["text"] == "next"
+        assert not any(e.get("peer") == third_peer for e in server.events)
+        for sock in holders:
+            sock.close()
 
 
 def test_reset_before_eof_is_an_error_and_the_server_goes_on():

@@ -1,7 +1,9 @@
 """The command line of ``interop-server`` (PROTOCOL.md §5, §10), identical to the Rust server's.
 
 Usage errors print one ``error: ...`` line on stderr and exit 2; failing to listen exits 1; a
-SIGINT or SIGTERM stops accepting, lets in-flight connections finish for up to 5 s and exits 0.
+SIGINT or SIGTERM stops accepting, lets in-flight connections finish for up to 5 s, cuts off the
+rest and exits 0; a stdout that cannot be written (closed, full, a pipe nobody reads), at start-up
+or later, prints ``error: writing output: <reason>`` and exits 3 within a second.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import signal
 import socket
 import stat
 import sys
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Coroutine, Dict, List, Optional, Sequence, Tuple
 
 from . import __version__, wire
-from .output import Printer
+from .output import FdWriter, Printer
 from .server import Config, StreamServer
 from .udp import UdpServer
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_OUTPUT = 3
 
 HELP = """\
 Accepts connections forever and prints `Hello: <peer>` and every message it receives.
@@ -66,7 +69,7 @@ Options:
           [default: 16777216]
 
       --max-connections <MAX_CONNECTIONS>
-          Most connections served at once; more wait in the listen backlog
+          Most connections served at once; more are turned away (framed: ERR busy; raw: a reset)
           
           [default: 1024]
 
@@ -362,25 +365,55 @@ async def _serve(options: Options, sock: socket.socket, printer: Printer) -> Non
     else:
         local = wire.addr_string(sock.getsockname())
     # Only now, with the signal handlers in place, does anyone learn that we are listening.
-    printer.listening(local, options.mode)
-    if options.transport == "udp":
-        await UdpServer(sock, local, options.max_message_bytes, printer).run(stop)
-    else:
-        await StreamServer(sock, local, options.config(), printer).run(stop)
+    if printer.listening(local, options.mode):
+        if options.transport == "udp":
+            await UdpServer(sock, local, options.max_message_bytes, printer).run(stop)
+        else:
+            await StreamServer(sock, local, options.config(), printer).run(stop)
     # Already stopping: a further signal must not kill the process with the default action
-    # (exit status -15) while it flushes and exits 0. asyncio would restore SIG_DFL on close.
+    # (exit status -15) while it flushes and exits. asyncio would restore SIG_DFL on close.
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
     sock.close()
 
 
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Like ``asyncio.run``, except that tasks left at the end get a bounded moment to unwind
+    instead of being waited for without limit (a task whose cancel was lost would hang it)."""
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(coroutine)
+    finally:
+        try:
+            left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.wait(left, timeout=0.2))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
 def _error(message: str) -> None:
     try:
         sys.stderr.write("error: %s\n" % message.replace("\n", " "))
         sys.stderr.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: stderr closed (None)
         pass
+
+
+def _stdout_failure() -> Optional[str]:
+    """Why fd 1 cannot be our log (closed: ``Bad file descriptor (os error 9)``), or None. Checked
+    before anything is opened, so that no socket can take the number of a closed stdout."""
+    try:
+        os.fstat(1)
+    except OSError as exc:
+        return wire.describe(exc)
+    return None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -388,13 +421,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         options = parse_args(sys.argv[1:] if argv is None else argv)
     except _Exit as done:
-        sys.stdout.write(done.text)
-        sys.stdout.flush()
+        try:
+            FdWriter(1).write(done.text.encode("utf-8"))
+        except OSError as exc:
+            _error("writing output: %s" % wire.describe(exc))
+            return EXIT_OUTPUT
         return EXIT_OK
     except UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
     logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+    failure = _stdout_failure()
+    if failure is not None:
+        _error("writing output: %s" % failure)
+        return EXIT_OUTPUT
 
     cleanup: Callable[[], None] = lambda: None
     try:
@@ -411,20 +451,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     printer = Printer(options.format, hello_every_message=options.transport == "udp")
     try:
-        asyncio.run(_serve(options, sock, printer))
+        _run(_serve(options, sock, printer))
     except KeyboardInterrupt:
         pass
     finally:
         cleanup()
-    if printer.out_broken:
-        _silence_stdout()
+    if printer.failure is not None:
+        _error("writing output: %s" % printer.failure)
+        return EXIT_OUTPUT
     return EXIT_OK
-
-
-def _silence_stdout() -> None:
-    """After stdout broke, keep the interpreter's final flush from failing again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass

@@ -3,14 +3,24 @@
 Every record is written and flushed as a whole by one :class:`Printer`, from the event loop's
 thread, so records of concurrent connections never interleave. In text format a connection's
 ``Hello: <peer>`` is held back until its first message (or its end) and printed together with it.
+
+Log, then acknowledge (§5): :meth:`Printer.message` returns only once its record has been handed
+to the operating system (stdout is written with ``os.write``, unbuffered), and raises
+:class:`OutputFailed` when it could not be, so that no acknowledgement is sent for it. The first
+failure to write stdout is remembered in :attr:`Printer.failure`; from then on nothing more is
+written (stdout nor, in text format, stderr), and :attr:`Printer.on_failure` tells the server, which
+stops and exits 3.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
-from typing import Any, BinaryIO, Dict, Optional, Set
+import os
+import select
+from typing import Any, Callable, Dict, Optional, Set
+
+from . import wire
 
 PRINT_LIMIT = 4096
 PREVIEW_BYTES = 32
@@ -69,31 +79,63 @@ def json_line(record: Dict[str, Any]) -> bytes:
     return text.encode("utf-8", "replace") + b"\n"
 
 
+class OutputFailed(Exception):
+    """A record could not be written to stdout; its message must not be acknowledged."""
+
+
+class FdWriter:
+    """Writes whole records straight to a file descriptor: nothing is held in a user-space buffer
+    (that could be flushed, and fail again, at exit), and a record is in the kernel's hands when
+    :meth:`write` returns. Partial writes are completed; a non-blocking descriptor is waited on."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self.fd, view)
+            except (BlockingIOError, InterruptedError):
+                select.select([], [self.fd], [])
+                continue
+            if written == 0:  # never for a regular file, pipe or terminal; do not spin
+                raise OSError(5, os.strerror(5))  # EIO
+            view = view[written:]
+
+    def flush(self) -> None:
+        pass
+
+
 class Printer:
     """Turns server events into records on ``out`` (and, in text format, errors on ``err``)."""
 
     def __init__(
         self,
         fmt: str,
-        out: Optional[BinaryIO] = None,
-        err: Optional[BinaryIO] = None,
+        out: Optional[Any] = None,
+        err: Optional[Any] = None,
         hello_every_message: bool = False,
     ) -> None:
         self.fmt = fmt
-        self.out = out if out is not None else sys.stdout.buffer
-        self.err = err if err is not None else sys.stderr.buffer
+        self.out = out if out is not None else FdWriter(1)
+        self.err = err if err is not None else FdWriter(2)
         # UDP has no connection: every datagram is printed with its own Hello line.
         self.hello_every_message = hello_every_message
         self._hello_pending: Set[int] = set()
-        self.out_broken = False
+        #: Why stdout could not be written (``No space left on device (os error 28)``), or None.
+        self.failure: Optional[str] = None
+        #: Called once, with :attr:`failure`, when writing stdout first fails.
+        self.on_failure: Optional[Callable[[str], None]] = None
 
     # -- events ------------------------------------------------------------------------------
 
-    def listening(self, addr: str, mode: str) -> None:
+    def listening(self, addr: str, mode: str) -> bool:
+        """The first line(s); False if they could not be written (see :attr:`failure`)."""
         record = (LISTENING_PREFIX + addr + "\n").encode("utf-8", "replace")
         if self.fmt == "json":
             record += json_line({"event": "listening", "addr": addr, "mode": mode})
-        self._write_out(record)
+        return self._write_out(record)
 
     def connected(self, conn: int, peer: str, local: str) -> None:
         if self.fmt == "json":
@@ -104,6 +146,8 @@ class Printer:
             self._hello_pending.add(conn)
 
     def message(self, conn: int, peer: str, seq: int, payload: bytes) -> None:
+        """Logs a message; raises :class:`OutputFailed` if its record is not written (then it
+        must not be acknowledged)."""
         if self.fmt == "json":
             record: Dict[str, Any] = {
                 "event": "message",
@@ -116,11 +160,13 @@ class Printer:
             text = text_of(payload)
             if text is not None:
                 record["text"] = text
-            self._write_out(json_line(record))
+            written = self._write_out(json_line(record))
         else:
             if self.hello_every_message:
                 self._hello_pending.add(conn)
-            self._write_out(self._hello(conn, peer) + message_line(payload) + b"\n")
+            written = self._write_out(self._hello(conn, peer) + message_line(payload) + b"\n")
+        if not written:
+            raise OutputFailed(self.failure)
 
     def closed(self, conn: int, peer: str, messages: int) -> None:
         if self.fmt == "json":
@@ -164,17 +210,24 @@ class Printer:
             return ("Hello: %s\n" % peer).encode("utf-8", "replace")
         return b""
 
-    def _write_out(self, record: bytes) -> None:
-        if self.out_broken:
-            return
+    def _write_out(self, record: bytes) -> bool:
+        """Writes and flushes one record; False if it was not (now or since an earlier failure)."""
+        if self.failure is not None:
+            return False
         try:
             self.out.write(record)
             self.out.flush()
-        except (OSError, ValueError):
-            # stdout went away (e.g. a closed pipe): keep serving, as the Rust server does.
-            self.out_broken = True
+        except (OSError, ValueError) as exc:
+            # stdout is full, closed or a pipe nobody reads: nothing can be logged any more.
+            self.failure = wire.describe(exc)
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
+            return False
+        return True
 
     def _write_err(self, record: bytes) -> None:
+        if self.failure is not None:
+            return  # the server is stopping; its one last line says why
         try:
             self.err.write(record)
             self.err.flush()
