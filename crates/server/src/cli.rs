@@ -27,7 +27,7 @@ pub struct Args {
     /// Largest message accepted, in bytes; checked before anything is allocated.
     #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: u32,
-    /// Most connections served at once; one more is turned away at once (framed: `ERR busy`).
+    /// Most connections served at once; more are turned away (framed: ERR busy; raw: a reset).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// tcp, unix (with --path) or udp (one acknowledged datagram per message).
