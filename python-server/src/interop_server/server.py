@@ -49,9 +49,6 @@ MAX_TURNING_AWAY = 64
 #: At most one ``busy`` event per this many seconds.
 BUSY_LOG_SECONDS = 1.0
 
-ERR_BUSY = "busy"
-ERR_OUTPUT = "output"
-
 #: Why the server ends a connection (:class:`Interrupted`).
 SHUTDOWN = "shutdown"
 OUTPUT = "output"
@@ -354,7 +351,7 @@ class StreamServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ERR_DRAIN_SECONDS
         reply = wire.err_text(
-            ERR_BUSY,
+            wire.ERR_BUSY,
             "%d connections open, the most this server serves (--max-connections)"
             % self.config.max_connections,
         )
@@ -509,7 +506,7 @@ class StreamServer:
         if writer is None or c.reader is None or self.config.mode != "framed":
             c.reset()
             return
-        reply = wire.err_text(ERR_OUTPUT, "writing output: %s" % self.printer.failure)
+        reply = wire.err_text(wire.ERR_OUTPUT, "writing output: %s" % self.printer.failure)
         await _refuse(c.reader, writer, reply, self._output_deadline)
         writer.transport.abort()
 

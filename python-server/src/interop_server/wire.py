@@ -13,6 +13,8 @@ HEADER_LEN = 4
 DEFAULT_PORT = 8099
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 ERR_TOO_LARGE = "too-large"
+ERR_BUSY = "busy"
+ERR_OUTPUT = "output"
 
 #: Largest UDP payload over IPv4 (§10.3); the server's receive buffer is one byte more.
 UDP_MAX_PAYLOAD = 65507
