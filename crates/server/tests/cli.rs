@@ -5,9 +5,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
+/// Starts the server with `args` (stdout and stderr piped) and reads its `listening on` line.
 fn start(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
-    let mut child =
-        Command::cargo_bin("interop-server").unwrap().args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::cargo_bin("interop-server")
+        .unwrap()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
@@ -115,17 +121,7 @@ fn a_stdout_that_cannot_be_written_is_one_error_line_and_exit_3() {
 fn a_log_reader_that_goes_away_means_err_output_not_an_ack_and_exit_3() {
     use interop_wire::{Reply, read_frame, write_frame};
     for format in ["text", "json"] {
-        let mut child = Command::cargo_bin("interop-server")
-            .unwrap()
-            .args(["--port", "0", "--mode", "framed", "--format", format])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let addr = first.strip_prefix("listening on ").expect(&first).trim().to_string();
+        let (mut child, out, addr) = start(&["--port", "0", "--mode", "framed", "--format", format]);
         drop(out);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let reply = runtime.block_on(async {
@@ -149,16 +145,7 @@ fn a_log_reader_that_goes_away_means_err_output_not_an_ack_and_exit_3() {
 #[test]
 fn sigterm_with_clients_streaming_exits_0_after_the_grace_with_every_ack_logged() {
     use interop_wire::{Reply, read_frame, write_frame};
-    let mut child = Command::cargo_bin("interop-server")
-        .unwrap()
-        .args(["--port", "0", "--mode", "framed", "--format", "json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let addr = first.strip_prefix("listening on ").expect(&first).trim().to_string();
+    let (mut child, out, addr) = start(&["--port", "0", "--mode", "framed", "--format", "json"]);
     let log = std::thread::spawn(move || out.lines().map(Result::unwrap).collect::<Vec<_>>());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     // Five stop-and-wait clients that send until the server cuts them off; each returns its
