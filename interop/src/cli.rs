@@ -2,6 +2,7 @@
 //! maps outcomes to exit codes.
 
 use crate::doctor::{ToolCheck, doctor};
+use crate::events::{Emitter, EventKind, RunEvent};
 use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use crate::manifest::{Manifest, Role};
 use crate::plan::{Cell, Filter, OptOut, plan};
@@ -10,7 +11,7 @@ use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
 use crate::results::{Partition, RunReport};
 use crate::run::{command, prepare, prepare_implementations};
-use crate::runner::{EventKind, RunOptions, partition};
+use crate::runner::{RunOptions, partition};
 use crate::{Workspace, script};
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -184,11 +185,11 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor => runtime.block_on(doctor_command(&manifest)),
         Command::Build => runtime.block_on(async {
             let all: Vec<_> = manifest.implementations.iter().collect();
-            let show = |kind: EventKind| {
-                if let EventKind::BuildFinished { name, status } = kind {
+            let show = Emitter::new(Arc::new(|event: RunEvent| {
+                if let EventKind::BuildFinished { name, status } = event.kind {
                     println!("{}", terminal::build_line(&name, &status));
                 }
-            };
+            }));
             let prepared = prepare_implementations(&manifest, &all, &workspace.places, &show).await;
             Ok(if prepared.broken.is_empty() { EXIT_OK } else { EXIT_FAILED })
         }),
@@ -196,7 +197,8 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             let Some(client) = manifest.get(&name).filter(|i| i.role == Role::Client) else {
                 bail!("no client named {name:?} in {}", workspace.manifest.display());
             };
-            let prepared = prepare_implementations(&manifest, &[client], &workspace.places, &|_| {}).await;
+            let prepared =
+                prepare_implementations(&manifest, &[client], &workspace.places, &Emitter::silent()).await;
             if let Some(why) = prepared.broken.get(&name) {
                 bail!("{why}");
             }
@@ -216,14 +218,19 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
                 bail!("no cell {cell:?}; `interop list` shows servers, clients and cases");
             };
             runtime.block_on(async {
-                let context =
-                    prepare(&manifest, std::slice::from_ref(&cell), workspace.places.clone(), &|_| {}).await;
+                let context = prepare(
+                    &manifest,
+                    std::slice::from_ref(&cell),
+                    workspace.places.clone(),
+                    &Emitter::silent(),
+                )
+                .await;
                 if as_script {
                     print!("{}", script::script(&context, &[cell]));
                     return Ok(EXIT_OK);
                 }
                 let options = RunOptions { record: true, ..RunOptions::default() };
-                let report = crate::runner::run_cell(&context, &cell, &options, &|_| {}).await;
+                let report = crate::runner::run_cell(&context, &cell, &options, &Emitter::silent()).await;
                 print!("{}", script::explain(&report));
                 Ok(if report.status.fails_run() { EXIT_FAILED } else { EXIT_OK })
             })
@@ -233,7 +240,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             // Left out on purpose (INTEROP_SKIP): not built, not scripted.
             cells.retain(|c| c.skipped.is_none());
             runtime.block_on(async {
-                let context = prepare(&manifest, &cells, workspace.places.clone(), &|_| {}).await;
+                let context = prepare(&manifest, &cells, workspace.places.clone(), &Emitter::silent()).await;
                 print!("{}", script::script(&context, &cells));
                 Ok(EXIT_OK)
             })
@@ -314,7 +321,7 @@ async fn run_command(
     let terminal = Arc::new(Mutex::new(Terminal::new(TerminalMode::detect())));
     let listener = {
         let terminal = terminal.clone();
-        Arc::new(move |event: crate::runner::RunEvent| {
+        Arc::new(move |event: RunEvent| {
             if let Ok(mut terminal) = terminal.lock() {
                 terminal.event(&event);
             }

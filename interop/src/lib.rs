@@ -11,7 +11,8 @@
 //! - [`relay`]: the recording relay behind `--record` (wire transcripts).
 //! - [`check`]: the byte-exact delivery assertions and byte diffs.
 //! - [`runner`]: a whole run: attempts, retries, repeats, known failures, `-j`, partitions;
-//!   emits [`runner::RunEvent`]s and returns a [`results::RunReport`], never prints.
+//!   emits [`events::RunEvent`]s and returns a [`results::RunReport`], never prints.
+//! - [`events`]: the one event type the runner emits and reporters read (imports no runner).
 //! - [`known`]: the known-failures file.
 //! - [`results`]: the report model every reporter reads (and the JSON schema).
 //! - [`report`]: reporters: terminal, JUnit, JSON, HTML, Markdown.
@@ -24,6 +25,7 @@ pub mod cases;
 pub mod check;
 pub mod cli;
 pub mod doctor;
+pub mod events;
 pub mod known;
 pub mod manifest;
 pub mod pattern;

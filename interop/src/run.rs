@@ -6,6 +6,7 @@ use crate::build::{BuildStatus, build};
 use crate::cases::{BUSY_LIMIT, Case, CaseKind, Payload, SILENT_MARGIN_MS, Via};
 use crate::check::check_delivery;
 use crate::doctor::{ToolCheck, check_tool};
+use crate::events::{Emitter, EventKind};
 use crate::manifest::{Implementation, Manifest, Placeholders};
 use crate::plan::Cell;
 use crate::process::{
@@ -13,7 +14,6 @@ use crate::process::{
 };
 use crate::relay::{self, Recorded, Relay, Toxic};
 use crate::results::{Attempt, ProcessLog};
-use crate::runner::EventKind;
 use interop_wire::json::{ClientReport, LISTENING_PREFIX, ServerEvent};
 use interop_wire::{Mode, Transport, addr_string};
 use nix::sys::signal::Signal;
@@ -64,7 +64,7 @@ pub async fn prepare(
     manifest: &Manifest,
     cells: &[Cell],
     places: Placeholders,
-    on: &dyn Fn(EventKind),
+    emitter: &Emitter,
 ) -> Context {
     let mut used: Vec<&Implementation> = Vec::new();
     for cell in cells {
@@ -74,7 +74,8 @@ pub async fn prepare(
             }
         }
     }
-    let Prepared { mut broken, tools, builds } = prepare_implementations(manifest, &used, &places, on).await;
+    let Prepared { mut broken, tools, builds } =
+        prepare_implementations(manifest, &used, &places, emitter).await;
     let payload_dir = places.target.join("interop").join("payloads");
     let mut written = Vec::new();
     for cell in cells {
@@ -115,7 +116,7 @@ pub async fn prepare_implementations(
     manifest: &Manifest,
     imps: &[&Implementation],
     places: &Placeholders,
-    on: &dyn Fn(EventKind),
+    emitter: &Emitter,
 ) -> Prepared {
     let mut prepared = Prepared::default();
     // Check every tool first, all at once: a JVM's version check alone takes ~0.1 s.
@@ -133,7 +134,7 @@ pub async fn prepare_implementations(
         prepared.tools.push(((*name).clone(), check));
     }
     for imp in imps {
-        on(EventKind::BuildStarted { name: imp.name.clone() });
+        emitter.emit(EventKind::BuildStarted { name: imp.name.clone() });
         let mut missing = Vec::new();
         for tool_name in &imp.tools {
             let tool = &manifest.tools[tool_name];
@@ -156,7 +157,7 @@ pub async fn prepare_implementations(
             prepared.broken.insert(imp.name.clone(), why.clone());
         }
         prepared.builds.push((imp.name.clone(), status.clone()));
-        on(EventKind::BuildFinished { name: imp.name.clone(), status });
+        emitter.emit(EventKind::BuildFinished { name: imp.name.clone(), status });
     }
     prepared
 }

@@ -9,6 +9,7 @@
 use crate::build::BuildStatus;
 use crate::cases::CaseKind;
 use crate::doctor::ToolCheck;
+use crate::events::{Emitter, EventKind, Listener};
 use crate::known::KnownFailures;
 use crate::manifest::{Manifest, Placeholders};
 use crate::plan::Cell;
@@ -17,57 +18,6 @@ use crate::results::{Attempt, BuildRecord, CellReport, Partition, RunReport, SCH
 use crate::run::{Context, millis, prepare};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-
-/// Something that happened, and when (time since the run started).
-#[derive(Clone, Debug)]
-pub struct RunEvent {
-    /// Time since the run started.
-    pub elapsed: Duration,
-    /// What happened.
-    pub kind: EventKind,
-}
-
-/// The kinds of [`RunEvent`].
-#[derive(Clone, Debug)]
-pub enum EventKind {
-    /// The run begins: how many cells, how many at once.
-    RunStarted {
-        /// Cells in the plan.
-        cells: usize,
-        /// Cells run at once.
-        jobs: usize,
-    },
-    /// An implementation is being checked and built if stale.
-    BuildStarted {
-        /// Its name.
-        name: String,
-    },
-    /// Its build finished (or was fresh, unnecessary, impossible).
-    BuildFinished {
-        /// Its name.
-        name: String,
-        /// What happened.
-        status: BuildStatus,
-    },
-    /// A cell started.
-    CellStarted {
-        /// `server/client/case`.
-        name: String,
-    },
-    /// One attempt of a cell finished.
-    AttemptFinished {
-        /// `server/client/case`.
-        name: String,
-        /// 1 for the first attempt.
-        number: u32,
-        /// Whether it passed.
-        passed: bool,
-    },
-    /// A cell finished, with its final status.
-    CellFinished(Arc<CellReport>),
-    /// The run finished.
-    RunFinished(Arc<RunReport>),
-}
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -108,9 +58,6 @@ impl Default for RunOptions {
     }
 }
 
-/// Something to tell events to.
-pub type Listener = Arc<dyn Fn(RunEvent) + Send + Sync>;
-
 /// Prepares and runs `cells`, returning the report.
 pub async fn run(
     manifest: &Manifest,
@@ -119,18 +66,15 @@ pub async fn run(
     options: RunOptions,
     on: Listener,
 ) -> RunReport {
-    let started = Instant::now();
+    let emitter = Emitter::new(on);
+    let started = emitter.started();
     let started_unix_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, millis);
-    let emit = {
-        let on = on.clone();
-        move |kind| on(RunEvent { elapsed: started.elapsed(), kind })
-    };
-    emit(EventKind::RunStarted { cells: cells.len(), jobs: options.jobs });
+    emitter.emit(EventKind::RunStarted { cells: cells.len(), jobs: options.jobs });
     // A skipped cell's implementations are left out on purpose, often because their toolchain is
     // not installed here: neither check nor build them for it.
     let to_prepare: Vec<Cell> = cells.iter().filter(|c| c.skipped.is_none()).cloned().collect();
-    let context = Arc::new(prepare(manifest, &to_prepare, places, &emit).await);
-    let cells = run_cells(context.clone(), cells, &options, started, on.clone()).await;
+    let context = Arc::new(prepare(manifest, &to_prepare, places, &emitter).await);
+    let cells = run_cells(context.clone(), cells, &options, emitter.clone()).await;
     let report = RunReport {
         schema: SCHEMA.into(),
         started_unix_ms,
@@ -155,7 +99,7 @@ pub async fn run(
         cells,
         interrupted: Registry::global().interrupted(),
     };
-    emit(EventKind::RunFinished(Arc::new(report.clone())));
+    emitter.emit(EventKind::RunFinished);
     report
 }
 
@@ -173,18 +117,18 @@ async fn run_cells(
     context: Arc<Context>,
     cells: Vec<Cell>,
     options: &RunOptions,
-    started: Instant,
-    on: Listener,
+    emitter: Emitter,
 ) -> Vec<CellReport> {
     // Longest first (most client processes, then most payload bytes), so that with -j N the run
     // does not end with one slow cell running alone; reports still come back in plan order.
     let mut queue: Vec<(usize, Cell)> = cells.into_iter().enumerate().collect();
-    queue.sort_by_key(|(index, cell)| (std::cmp::Reverse(cost(cell)), *index));
+    queue.sort_by_cached_key(|(index, cell)| (std::cmp::Reverse(cost(cell)), *index));
     let total = queue.len();
     let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(queue)));
     let workers: Vec<_> = (0..options.jobs.clamp(1, total.max(1)))
         .map(|_| {
-            let (context, queue, on, options) = (context.clone(), queue.clone(), on.clone(), options.clone());
+            let (context, queue, emitter, options) =
+                (context.clone(), queue.clone(), emitter.clone(), options.clone());
             tokio::spawn(async move {
                 let mut done = Vec::new();
                 let registry = Registry::global();
@@ -192,8 +136,7 @@ async fn run_cells(
                     // The lock is held only to pop; a poisoned lock means another worker panicked.
                     let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
                     let Some((index, cell)) = next else { break };
-                    let emit = |kind| on(RunEvent { elapsed: started.elapsed(), kind });
-                    emit(EventKind::CellStarted { name: cell.name() });
+                    emitter.emit(EventKind::CellStarted { name: cell.name() });
                     // An interrupted cell ends when its processes are killed; should it hang on
                     // anything else, it is given up (dropping it kills and removes what it holds).
                     let give_up = async {
@@ -201,10 +144,10 @@ async fn run_cells(
                         tokio::time::sleep(WRAP_UP).await;
                     };
                     let report = tokio::select! {
-                        report = run_cell(&context, &cell, &options, &emit) => report,
+                        report = run_cell(&context, &cell, &options, &emitter) => report,
                         () = give_up => not_run(&context, &cell, &options, INTERRUPTED_WHILE_RUNNING),
                     };
-                    emit(EventKind::CellFinished(Arc::new(report.clone())));
+                    emitter.emit(EventKind::CellFinished(Arc::new(report.clone())));
                     done.push((index, report));
                 }
                 done
@@ -278,12 +221,7 @@ fn cost(cell: &Cell) -> (usize, usize) {
 
 /// Runs one cell: its attempts, then its final status with known failures applied; `not-run` if
 /// the process's [`Registry`] was interrupted before it ended.
-pub async fn run_cell(
-    context: &Context,
-    cell: &Cell,
-    options: &RunOptions,
-    emit: &(dyn Fn(EventKind) + Sync),
-) -> CellReport {
+pub async fn run_cell(context: &Context, cell: &Cell, options: &RunOptions, emitter: &Emitter) -> CellReport {
     let mut report = blank(cell);
     if let Some(why) = cell.unsupported() {
         report.status = Status::Unsupported;
@@ -307,7 +245,11 @@ pub async fn run_cell(
             break;
         }
         let attempt = context.attempt(cell, options.record, options.client_timeout).await;
-        emit(EventKind::AttemptFinished { name: report.name.clone(), number, passed: attempt.passed });
+        emitter.emit(EventKind::AttemptFinished {
+            name: report.name.clone(),
+            number,
+            passed: attempt.passed,
+        });
         let passed = attempt.passed;
         report.attempts.push(attempt);
         if passed && repeat == 1 {

@@ -14,6 +14,7 @@
 //! watchdog does the same (see `interop::process`).
 
 use interop::Workspace;
+use interop::events::{Emitter, EventKind, RunEvent};
 use interop::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use interop::manifest::Manifest;
 use interop::plan::{Cell, Filter, OptOut, plan};
@@ -21,7 +22,7 @@ use interop::process::{GRACE, Registry, Signals};
 use interop::report::terminal;
 use interop::results::Status;
 use interop::run::prepare;
-use interop::runner::{EventKind, RunOptions, run_cell};
+use interop::runner::{RunOptions, run_cell};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::sync::Arc;
 
@@ -76,11 +77,11 @@ fn main() -> std::process::ExitCode {
         })
         .cloned()
         .collect();
-    let progress = |event: EventKind| {
-        if let EventKind::BuildFinished { name, status } = event {
+    let progress = Emitter::new(Arc::new(|event: RunEvent| {
+        if let EventKind::BuildFinished { name, status } = event.kind {
             eprintln!("{}", terminal::build_line(&name, &status));
         }
-    };
+    }));
     // Known failures apply here as in `interop run`: a cell failing as its entry says passes
     // (and says so), one passing despite an entry fails.
     let known_path = workspace.places.root.join(KNOWN_FAILURES_FILE);
@@ -112,7 +113,7 @@ fn main() -> std::process::ExitCode {
             }
             let (context, runtime, options) = (context.clone(), runtime.clone(), options.clone());
             Trial::test(name, move || {
-                let report = runtime.block_on(run_cell(&context, &cell, &options, &|_| {}));
+                let report = runtime.block_on(run_cell(&context, &cell, &options, &Emitter::silent()));
                 match report.status {
                     Status::Pass => Ok(()),
                     // One line each: the detail of a known failure is in its entry, and a

@@ -23,7 +23,9 @@ async fn built(name: &str, args: &[&str]) -> CommandSpec {
     let workspace = Workspace::locate(None);
     let manifest = Manifest::load(&workspace.manifest).unwrap();
     let imp = manifest.get(name).unwrap();
-    let prepared = prepare_implementations(&manifest, &[imp], &workspace.places, &|_| {}).await;
+    let prepared =
+        prepare_implementations(&manifest, &[imp], &workspace.places, &interop::events::Emitter::silent())
+            .await;
     assert!(prepared.broken.is_empty(), "{:?}", prepared.broken);
     command(&workspace.places, imp, args.iter().map(|a| a.to_string()))
 }

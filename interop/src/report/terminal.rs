@@ -7,8 +7,8 @@
 
 use super::bounded::{self, Bounded, Limit};
 use crate::build::BuildStatus;
+use crate::events::{EventKind, RunEvent};
 use crate::results::{CellReport, RunReport, Status};
-use crate::runner::{EventKind, RunEvent};
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt;
@@ -98,7 +98,7 @@ impl Terminal {
                     println!("{}", progress_line(cell));
                 }
             }
-            EventKind::RunFinished(_) => {
+            EventKind::RunFinished => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
