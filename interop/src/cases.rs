@@ -3,6 +3,7 @@
 
 use crate::relay::Toxic;
 use interop_wire::{DEFAULT_MESSAGE, Mode, Transport};
+use std::sync::Arc;
 
 /// How a payload reaches the client program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,19 +17,19 @@ pub enum Via {
 /// One message a client is asked to send.
 #[derive(Clone, Debug)]
 pub struct Payload {
-    /// The exact bytes.
-    pub bytes: Vec<u8>,
+    /// The exact bytes, shared: a case's payloads are cloned for every process and attempt.
+    pub bytes: Arc<[u8]>,
     /// How they are handed to the client.
     pub via: Via,
 }
 
 impl Payload {
     fn arg(text: impl Into<String>) -> Self {
-        Payload { bytes: text.into().into_bytes(), via: Via::Arg }
+        Payload { bytes: text.into().into_bytes().into(), via: Via::Arg }
     }
 
     fn file(bytes: Vec<u8>) -> Self {
-        Payload { bytes, via: Via::File }
+        Payload { bytes: bytes.into(), via: Via::File }
     }
 
     /// The payload as text, when it is UTF-8.

@@ -197,7 +197,7 @@ mod tests {
     use std::time::Duration;
 
     fn payload(text: &str) -> Payload {
-        Payload { bytes: text.as_bytes().to_vec(), via: Via::Arg }
+        Payload { bytes: text.as_bytes().into(), via: Via::Arg }
     }
 
     fn report(local: &str, seq: u64, bytes: &[u8], mode: Mode) -> String {
