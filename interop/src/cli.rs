@@ -367,23 +367,24 @@ fn display_path(path: &Path, root: &Path) -> String {
 }
 
 /// Turns a report into a file's contents.
-type Renderer = fn(&RunReport) -> String;
+type Renderer = fn(&RunReport) -> anyhow::Result<String>;
 
-/// Writes every report file asked for.
+/// Writes every report file asked for. A report that cannot be rendered or written is an error,
+/// never an empty file.
 pub fn write_outputs(report: &RunReport, outputs: &Outputs) -> anyhow::Result<()> {
     let renderers: [(&Option<PathBuf>, Renderer); 4] = [
-        (&outputs.junit, junit::render),
-        (&outputs.json, json::render),
-        (&outputs.html, html::render),
-        (&outputs.markdown, markdown::render),
+        (&outputs.junit, |r| Ok(junit::render(r)?)),
+        (&outputs.json, |r| Ok(json::render(r)?)),
+        (&outputs.html, |r| Ok(html::render(r))),
+        (&outputs.markdown, |r| Ok(markdown::render(r))),
     ];
     for (path, render) in renderers {
         if let Some(path) = path {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            std::fs::write(path, render(report))
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let text = render(report).with_context(|| format!("cannot render {}", path.display()))?;
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     Ok(())

@@ -70,6 +70,26 @@ fn one_cell_runs_and_passes() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_fails_the_run_and_says_so() {
+    // Every cell passes, but the JSON report the run was asked for is lost: not a green run.
+    interop()
+        .args([
+            "run",
+            "--server",
+            "rust-server",
+            "--client",
+            "rust",
+            "--case",
+            "refused",
+            "--json",
+            "/dev/full",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("error: cannot write /dev/full: No space left on device"));
+}
+
+#[test]
 fn a_warm_build_rebuilds_nothing_and_says_so() {
     interop().arg("build").assert().success();
     interop().arg("build").assert().success().stdout(

@@ -4,9 +4,8 @@
 use crate::results::{RunReport, SCHEMA, SCHEMA_V1};
 
 /// The report as JSON text.
-pub fn render(report: &RunReport) -> String {
-    // Serializing plain data with string keys cannot fail.
-    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
+pub fn render(report: &RunReport) -> Result<String, serde_json::Error> {
+    Ok(serde_json::to_string_pretty(report)? + "\n")
 }
 
 /// Reads a report back (for `interop report`), refusing other schemas. A schema-1 report (whose
@@ -31,7 +30,7 @@ mod tests {
         let report = parse(v1).unwrap();
         assert_eq!(report.schema, SCHEMA);
         assert_eq!(report.partition.map(|p| p.to_string()).as_deref(), Some("1/2"));
-        assert_eq!(parse(&render(&report)).unwrap(), report);
+        assert_eq!(parse(&render(&report).unwrap()).unwrap(), report);
         let v9 = v1.replace("interop-report/1", "interop-report/9");
         assert!(parse(&v9).unwrap_err().contains("interop-report/9"));
     }
