@@ -1,7 +1,7 @@
 //! The case catalogue: every case's name, written spec, deterministic payloads and what is
 //! asserted. This is the one place cases are defined; `interop list` prints it.
 
-use crate::relay::Toxic;
+use crate::toxic::Toxic;
 use interop_wire::{DEFAULT_MESSAGE, Mode, Transport};
 use std::sync::Arc;
 

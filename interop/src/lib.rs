@@ -8,7 +8,8 @@
 //! - [`process`]: child processes in their own process groups, with timeouts; the registry that
 //!   ends them all on an interruption, and the watchdog that does if the harness dies.
 //! - [`run`]: preparing a run, and one attempt of a cell (server, clients, checks) as data.
-//! - [`relay`]: the recording relay behind `--record` (wire transcripts).
+//! - [`toxic`]: network faults as plain data (Toxiproxy's names), which cases name.
+//! - [`relay`]: the recording relay behind `--record` (wire transcripts), which applies them.
 //! - [`check`]: the byte-exact delivery assertions and byte diffs.
 //! - [`runner`]: a whole run: attempts, retries, repeats, known failures, `-j`, partitions;
 //!   emits [`events::RunEvent`]s and returns a [`results::RunReport`], never prints.
@@ -37,6 +38,7 @@ pub mod results;
 pub mod run;
 pub mod runner;
 pub mod script;
+pub mod toxic;
 
 use manifest::{MANIFEST_FILE, Placeholders};
 use std::path::{Path, PathBuf};

@@ -12,8 +12,9 @@ use crate::plan::Cell;
 use crate::process::{
     CommandSpec, GroupChild, Output, Registry, drain, run_to_end, signal_group, wait_or_kill,
 };
-use crate::relay::{self, Recorded, Relay, Toxic};
+use crate::relay::{self, Recorded, Relay};
 use crate::results::{Attempt, ProcessLog};
+use crate::toxic::Toxic;
 use interop_wire::json::{ClientReport, LISTENING_PREFIX, ServerEvent};
 use interop_wire::{Mode, Transport, addr_string};
 use nix::sys::signal::Signal;

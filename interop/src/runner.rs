@@ -1,5 +1,5 @@
 //! A whole run: prepare, then every cell with its attempts (retries, repeats), known failures
-//! applied, `-j N` at a time. It reports progress as [`RunEvent`]s and returns a
+//! applied, `-j N` at a time. It reports progress as [`RunEvent`](crate::events::RunEvent)s and returns a
 //! [`RunReport`]; it never prints.
 //!
 //! Once the process's [`Registry`] is interrupted (its processes are being stopped), no cell and

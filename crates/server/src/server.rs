@@ -141,7 +141,7 @@ impl Acceptor for UnixAcceptor {
 }
 
 /// At most this many connections turned away over the limit are open at once (each for at most
-/// [`REFUSAL_DRAIN`]); while they are, nothing more is accepted.
+/// a second); while they are, nothing more is accepted.
 pub const TURNED_AWAY_RESERVE: usize = 64;
 
 /// How long a refused connection is read (and the input dropped) after its `ERR` reply, so that
