@@ -1,5 +1,5 @@
 //! Network faults as plain data, named and parameterised as in Toxiproxy. The catalogue says
-//! which case gets which; the relay ([`crate::relay`]) applies them. This module imports neither.
+//! which case gets which; the relay applies them. This module imports neither.
 
 /// A network fault applied to the client → server direction, named and parameterised as in
 /// Toxiproxy (PROTOCOL-independent: the bytes stay the same, only their timing and fate change).
@@ -19,7 +19,7 @@ pub enum Toxic {
         /// two pieces. A delay only makes that likely; a loaded machine can stall a server for
         /// longer than any delay, and then one read sees the whole message and hides a server
         /// that takes one read for a message. A server that stops reading holds the next piece
-        /// back for at most [`READ_WAIT_LIMIT`](crate::relay::READ_WAIT_LIMIT).
+        /// back for at most the relay's `READ_WAIT_LIMIT`.
         one_piece_per_read: bool,
     },
     /// Forwards at most `rate` KB/s.
