@@ -3,6 +3,7 @@ with clients streaming frames."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -32,6 +33,18 @@ from serverproc import (
 
 EPIPE_LINE = b"error: writing output: Broken pipe (os error 32)\n"
 ERR_OUTPUT = b"ERR output writing output: Broken pipe (os error 32)"
+
+
+@contextlib.contextmanager
+def running(*args: str) -> Iterator[subprocess.Popen]:
+    """The server started with ``args``, killed on the way out if it is still running."""
+    proc = spawn(*args)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
 def _address(listening: bytes) -> Tuple[str, int]:
@@ -100,8 +113,7 @@ def test_stdout_closed_at_start_exits_3_with_one_line(args):
 def test_framed_message_that_cannot_be_logged_gets_err_output_and_so_does_an_idle_connection():
     # Text format: connecting prints nothing (Hello waits for the first message), so the first
     # write to fail is the record of the frame sent after the reader went away.
-    proc = spawn("--port", "0", "--mode", "framed")
-    try:
+    with running("--port", "0", "--mode", "framed") as proc:
         addr = _address(read_line(proc.stdout))
         idle = _connect(addr)
         idle.sendall(frame(b"idle one"))  # one round trip: the server has accepted it
@@ -128,15 +140,10 @@ def test_framed_message_that_cannot_be_logged_gets_err_output_and_so_does_an_idl
         assert stderr == EPIPE_LINE
         busy.close()
         idle.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
 
 
 def test_json_connected_event_that_cannot_be_logged_gets_err_output_before_any_frame():
-    proc = spawn("--port", "0", "--mode", "framed", "--format", "json")
-    try:
+    with running("--port", "0", "--mode", "framed", "--format", "json") as proc:
         addr = _address(read_line(proc.stdout))
         assert read_line(proc.stdout).startswith(b'{"event":"listening"')
         proc.stdout.close()
@@ -148,15 +155,10 @@ def test_json_connected_event_that_cannot_be_logged_gets_err_output_before_any_f
         assert code == 3
         assert stderr == EPIPE_LINE
         sock.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
 
 
 def test_raw_message_that_cannot_be_logged_is_answered_with_a_reset():
-    proc = spawn("--port", "0")
-    try:
+    with running("--port", "0") as proc:
         addr = _address(read_line(proc.stdout))
         proc.stdout.close()
         sock = _connect(addr)
@@ -168,15 +170,10 @@ def test_raw_message_that_cannot_be_logged_is_answered_with_a_reset():
         assert code == 3
         assert stderr == EPIPE_LINE
         sock.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
 
 
 def test_raw_connections_open_when_output_fails_are_reset():
-    proc = spawn("--port", "0", "--format", "json")
-    try:
+    with running("--port", "0", "--format", "json") as proc:
         addr = _address(read_line(proc.stdout))
         read_line(proc.stdout)  # the listening event
         waiting = _connect(addr)
@@ -190,15 +187,10 @@ def test_raw_connections_open_when_output_fails_are_reset():
         assert code == 3
         assert stderr == EPIPE_LINE
         waiting.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
 
 
 def test_udp_datagram_that_cannot_be_logged_is_not_acknowledged():
-    proc = spawn("--port", "0", "--transport", "udp")
-    try:
+    with running("--port", "0", "--transport", "udp") as proc:
         addr = _address(read_line(proc.stdout))
         proc.stdout.close()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -213,10 +205,6 @@ def test_udp_datagram_that_cannot_be_logged_is_not_acknowledged():
         with pytest.raises((BlockingIOError, ConnectionRefusedError)):
             sock.recv(65536)
         sock.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
 
 
 # -- SIGTERM ----------------------------------------------------------------------------------
