@@ -1,6 +1,7 @@
 //! The case catalogue: every case's name, written spec, deterministic payloads and what is
 //! asserted. This is the one place cases are defined; `interop list` prints it.
 
+use crate::manifest::Feature;
 use crate::toxic::Toxic;
 use interop_wire::{DEFAULT_MESSAGE, Mode, Transport};
 use std::sync::Arc;
@@ -111,52 +112,6 @@ impl CaseKind {
     }
 }
 
-/// What a case needs beyond its mode; an implementation declares what it supports in the
-/// manifest's `supports`, and a cell whose server or client lacks a need is "unsupported".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Need {
-    /// TCP over IPv6 (`--host ::1`).
-    Ipv6,
-    /// Unix domain stream sockets.
-    Unix,
-    /// UDP datagrams.
-    Udp,
-    /// `--pipeline` (client only).
-    Pipeline,
-    /// `--half-close` (client only).
-    HalfClose,
-    /// `--max-connections`, turning the connections over it away (server only).
-    MaxConnections,
-}
-
-impl Need {
-    /// The name used in the manifest's `supports`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Need::Ipv6 => "ipv6",
-            Need::Unix => "unix",
-            Need::Udp => "udp",
-            Need::Pipeline => "pipeline",
-            Need::HalfClose => "half-close",
-            Need::MaxConnections => "max-connections",
-        }
-    }
-
-    /// Whether a server (`server`) or a client (`!server`) must support it: both for transports,
-    /// only clients for client options, only servers for server options.
-    pub fn applies_to(self, server: bool) -> bool {
-        match self {
-            Need::Ipv6 | Need::Unix | Need::Udp => true,
-            Need::Pipeline | Need::HalfClose => !server,
-            Need::MaxConnections => server,
-        }
-    }
-
-    /// Every need, for validating manifests.
-    pub const ALL: [Need; 6] =
-        [Need::Ipv6, Need::Unix, Need::Udp, Need::Pipeline, Need::HalfClose, Need::MaxConnections];
-}
-
 /// How much longer than its `--timeout-ms` a client may take to give up on a silent server, counted
 /// from when it connected (so a slow process start-up does not count), to its exit.
 pub const SILENT_MARGIN_MS: u64 = 2500;
@@ -179,7 +134,7 @@ pub struct Case {
     /// Extra client arguments (`--pipeline`, `--half-close`).
     pub client_args: &'static [&'static str],
     /// What server and client must support.
-    pub needs: Vec<Need>,
+    pub needs: Vec<Feature>,
     /// For Unix sockets: leave a stale socket file at the path before the server starts.
     pub stale_socket: bool,
     /// A network fault the harness's relay applies to the client → server bytes (TCP only).
@@ -230,23 +185,23 @@ impl Case {
 
     fn ipv6(mut self) -> Case {
         self.host = "::1";
-        self.needs.push(Need::Ipv6);
+        self.needs.push(Feature::Ipv6);
         self
     }
 
     fn unix(mut self) -> Case {
         self.transport = Transport::Unix;
-        self.needs.push(Need::Unix);
+        self.needs.push(Feature::Unix);
         self
     }
 
     fn udp(mut self) -> Case {
         self.transport = Transport::Udp;
-        self.needs.push(Need::Udp);
+        self.needs.push(Feature::Udp);
         self
     }
 
-    fn client_args(mut self, args: &'static [&'static str], need: Need) -> Case {
+    fn client_args(mut self, args: &'static [&'static str], need: Feature) -> Case {
         self.client_args = args;
         self.needs.push(need);
         self
@@ -417,14 +372,14 @@ pub fn catalogue() -> Vec<Case> {
             Mode::Framed,
             several(vec![Payload::arg("one"), Payload::arg("two"), Payload::arg("three")]),
         )
-        .client_args(&["--half-close"], Need::HalfClose),
+        .client_args(&["--half-close"], Feature::HalfClose),
         Case::new(
             "back-to-back",
             "Framed, --pipeline: 5 frames written in one write; the server splits out exactly those.",
             Mode::Framed,
             several((1..=5).map(|i| Payload::arg(format!("frame {i}"))).collect()),
         )
-        .client_args(&["--pipeline"], Need::Pipeline)
+        .client_args(&["--pipeline"], Feature::Pipeline)
         .timeout_ms(3000),
         Case::new(
             "read-timeout",
@@ -448,7 +403,7 @@ pub fn catalogue() -> Vec<Case> {
             Mode::Framed,
             CaseKind::Busy(hello()),
         )
-        .server_args(&["--max-connections", "2"], Need::MaxConnections),
+        .server_args(&["--max-connections", "2"], Feature::MaxConnections),
         Case::new(
             "log-failure",
             "The harness closes the server's stdout after its `listening on` line: a framed client \
@@ -558,7 +513,7 @@ impl Case {
         self
     }
 
-    fn server_args(mut self, args: &'static [&'static str], need: Need) -> Case {
+    fn server_args(mut self, args: &'static [&'static str], need: Feature) -> Case {
         self.server_args = args;
         self.needs.push(need);
         self

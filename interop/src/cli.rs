@@ -10,8 +10,8 @@ use crate::process::{GRACE, Registry, Signals};
 use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
 use crate::results::{Partition, RunReport};
-use crate::run::{command, prepare, prepare_implementations};
 use crate::runner::{RunOptions, partition};
+use crate::runner::{command, prepare, prepare_implementations};
 use crate::{Workspace, script};
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -399,7 +399,8 @@ pub fn list(manifest: &Manifest) -> String {
         let _ = writeln!(out, "{title}:");
         for imp in manifest.with_role(role) {
             let modes: Vec<&str> = imp.modes.iter().map(|m| m.as_str()).collect();
-            let supports = if imp.supports.is_empty() { "-".to_string() } else { imp.supports.join(", ") };
+            let supports: Vec<&str> = imp.supports.iter().map(|f| f.as_str()).collect();
+            let supports = if supports.is_empty() { "-".to_string() } else { supports.join(", ") };
             let _ = writeln!(
                 out,
                 "  {:<width$}  {:<10}  modes: {}; supports: {supports}",

@@ -176,7 +176,7 @@ mod tests {
             client: "c".into(),
             case: "k".into(),
             spec: String::new(),
-            mode: "raw".into(),
+            mode: interop_wire::Mode::Raw,
             status,
             reason: reason.map(str::to_owned),
             known: None,

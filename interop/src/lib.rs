@@ -7,12 +7,12 @@
 //! - [`build`]: building implementations when their inputs changed.
 //! - [`process`]: child processes in their own process groups, with timeouts; the registry that
 //!   ends them all on an interruption, and the watchdog that does if the harness dies.
-//! - [`run`]: preparing a run, and one attempt of a cell (server, clients, checks) as data.
 //! - [`toxic`]: network faults as plain data (Toxiproxy's names), which cases name.
 //! - [`relay`]: the recording relay behind `--record` (wire transcripts), which applies them.
 //! - [`check`]: the byte-exact delivery assertions and byte diffs.
-//! - [`runner`]: a whole run: attempts, retries, repeats, known failures, `-j`, partitions;
-//!   emits [`events::RunEvent`]s and returns a [`results::RunReport`], never prints.
+//! - [`runner`]: a whole run: preparation (tools, builds, payloads), then each cell's attempts, each
+//!   run by a driver for its case kind; retries, repeats, known failures, `-j`, partitions. Emits
+//!   [`events::RunEvent`]s and returns a [`results::RunReport`]; never prints.
 //! - [`events`]: the one event type the runner emits and reporters read (imports no runner).
 //! - [`known`]: the known-failures file.
 //! - [`results`]: the report model every reporter reads (and the JSON schema).
@@ -35,7 +35,6 @@ pub mod process;
 pub mod relay;
 pub mod report;
 pub mod results;
-pub mod run;
 pub mod runner;
 pub mod script;
 pub mod toxic;

@@ -60,14 +60,57 @@ pub struct Implementation {
     pub tools: Vec<String>,
     /// Modes it implements; cases in other modes are reported unsupported.
     pub modes: Vec<Mode>,
-    /// What else it implements, of `ipv6`, `unix`, `udp` (transports) and `pipeline`,
-    /// `half-close` (client options); cases needing anything else are reported unsupported.
+    /// What else it implements (see [`Feature`]); cases needing anything else are reported
+    /// unsupported, and a name that is no feature is a manifest error.
     #[serde(default)]
-    pub supports: Vec<String>,
+    pub supports: Vec<Feature>,
     /// How to build it; absent when there is nothing to build.
     pub build: Option<Build>,
     /// How to run it.
     pub run: Run,
+}
+
+/// Something a case needs beyond its mode. An implementation declares the features it has in its
+/// `supports`; a cell whose server or client lacks one the case needs is "unsupported".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// TCP over IPv6 (`--host ::1`).
+    Ipv6,
+    /// Unix domain stream sockets.
+    Unix,
+    /// UDP datagrams.
+    Udp,
+    /// `--pipeline` (client only).
+    Pipeline,
+    /// `--half-close` (client only).
+    HalfClose,
+    /// `--max-connections`, turning the connections over it away (server only).
+    MaxConnections,
+}
+
+impl Feature {
+    /// The name used in the manifest's `supports`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Ipv6 => "ipv6",
+            Feature::Unix => "unix",
+            Feature::Udp => "udp",
+            Feature::Pipeline => "pipeline",
+            Feature::HalfClose => "half-close",
+            Feature::MaxConnections => "max-connections",
+        }
+    }
+
+    /// Whether a server (`server`) or a client (`!server`) must support it: both for transports,
+    /// only clients for client options, only servers for server options.
+    pub fn applies_to(self, server: bool) -> bool {
+        match self {
+            Feature::Ipv6 | Feature::Unix | Feature::Udp => true,
+            Feature::Pipeline | Feature::HalfClose => !server,
+            Feature::MaxConnections => server,
+        }
+    }
 }
 
 /// How to build an implementation.
@@ -162,14 +205,6 @@ impl Manifest {
             }
             if imp.build.as_ref().is_some_and(|b| b.command.is_empty()) {
                 return Err(format!("implementation {:?}: build.command is empty", imp.name));
-            }
-            let known: Vec<&str> = crate::cases::Need::ALL.iter().map(|n| n.as_str()).collect();
-            if let Some(bad) = imp.supports.iter().find(|s| !known.contains(&s.as_str())) {
-                return Err(format!(
-                    "implementation {:?} supports {bad:?}, which is none of {}",
-                    imp.name,
-                    known.join(", ")
-                ));
             }
             if let Some(tool) = imp.tools.iter().find(|t| !self.tools.contains_key(*t)) {
                 return Err(format!(

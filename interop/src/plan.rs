@@ -48,7 +48,7 @@ impl Cell {
             }
             let is_server = imp.role == crate::manifest::Role::Server;
             for need in self.case.needs.iter().filter(|n| n.applies_to(is_server)) {
-                if !imp.supports.iter().any(|s| s == need.as_str()) {
+                if !imp.supports.contains(need) {
                     return Some(format!(
                         "{} does not support {} (see interop.toml)",
                         imp.name,

@@ -32,6 +32,7 @@
 //! A process group id is signalled only while its group is registered (its leader not yet dropped),
 //! so an id is never signalled long after its group ended and the id could name someone else's.
 
+use crate::results::Exit;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use std::collections::BTreeSet;
@@ -202,17 +203,14 @@ impl Output {
         self.status.and_then(|s| s.code())
     }
 
-    /// "exit code 3", "killed by signal 9", "timed out after 30 s".
+    /// How it ended: "exit code 3", "killed by signal 9", "timed out after 30.0 s and was killed".
+    pub fn exit(&self) -> Exit {
+        self.status.map_or_else(|| Exit::timed_out(self.duration), Exit::of)
+    }
+
+    /// [`Output::exit`] as text.
     pub fn status_text(&self) -> String {
-        use std::os::unix::process::ExitStatusExt as _;
-        match self.status {
-            None => format!("timed out after {:.1} s and was killed", self.duration.as_secs_f64()),
-            Some(s) => match (s.code(), s.signal()) {
-                (Some(code), _) => format!("exit code {code}"),
-                (None, Some(signal)) => format!("killed by signal {signal}"),
-                _ => s.to_string(),
-            },
-        }
+        self.exit().to_string()
     }
 }
 

@@ -2,6 +2,7 @@
 //! (documented in docs/REPORTS.md). Reporters never look at anything else, so a report written as
 //! JSON can be rendered again later (e.g. merged from CI partitions).
 
+use interop_wire::Mode;
 use serde::{Deserialize, Serialize};
 
 /// The `schema` value of this version of the JSON report. Bumped on any incompatible change.
@@ -107,12 +108,38 @@ pub struct Toolchain {
 pub struct BuildRecord {
     /// Implementation name.
     pub name: String,
-    /// `not-needed`, `fresh` (inputs unchanged, not rebuilt), `built` or `failed`.
-    pub status: String,
+    /// What happened to it.
+    pub status: BuildState,
     /// Build time, when it was built.
     pub duration_ms: Option<u64>,
     /// The failure, when it failed.
     pub error: Option<String>,
+}
+
+/// What happened to an implementation's build, as reports show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildState {
+    /// It has nothing to build.
+    NotNeeded,
+    /// Its inputs are unchanged since it was last built, so it was not rebuilt.
+    Fresh,
+    /// It was built.
+    Built,
+    /// Its build failed (or a tool it needs is missing): its cells fail.
+    Failed,
+}
+
+impl BuildState {
+    /// The name used in JSON and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuildState::NotNeeded => "not-needed",
+            BuildState::Fresh => "fresh",
+            BuildState::Built => "built",
+            BuildState::Failed => "failed",
+        }
+    }
 }
 
 /// A cell's final status, after retries, repeats and known failures.
@@ -198,8 +225,8 @@ pub struct CellReport {
     pub case: String,
     /// The case's written spec.
     pub spec: String,
-    /// `raw` or `framed`.
-    pub mode: String,
+    /// The case's protocol mode (`raw` or `framed` in JSON).
+    pub mode: Mode,
     /// Final status.
     pub status: Status,
     /// Why it failed (or is known, unsupported, an unexpected pass); `None` for a clean pass.
@@ -249,12 +276,100 @@ pub struct Attempt {
 pub struct ProcessLog {
     /// The shell line that runs it.
     pub command: String,
-    /// `exit code 0`, `killed by signal 9`, `timed out after 60.0 s and was killed`.
-    pub exit: String,
+    /// How it ended (a string in JSON: `exit code 0`, `killed by signal 9`, …).
+    pub exit: Exit,
     /// Its stdout (lossy UTF-8).
     pub stdout: String,
     /// Its stderr (lossy UTF-8).
     pub stderr: String,
+}
+
+/// How a process ended. JSON holds its [`Display`](std::fmt::Display) form, which
+/// [`FromStr`](std::str::FromStr) reads back; a form this version does not know is kept as
+/// [`Exit::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum Exit {
+    /// `exit code N`: it exited by itself with code N.
+    Code(i32),
+    /// `killed by signal N`: a signal ended it (not the harness's timeout).
+    Signal(i32),
+    /// `timed out after S s and was killed`: the harness killed it (and its process group) after
+    /// waiting this long, in milliseconds (reports show tenths of a second).
+    TimedOut(u64),
+    /// `did not start`: it could not be started, or did not get ready.
+    DidNotStart,
+    /// Any other text (from a report written by another version).
+    Other(String),
+}
+
+impl Exit {
+    /// Whether it exited by itself with code 0.
+    pub fn success(&self) -> bool {
+        *self == Exit::Code(0)
+    }
+
+    /// A process the harness killed after waiting `waited` for it.
+    pub fn timed_out(waited: std::time::Duration) -> Exit {
+        // Kept to tenths of a second, as shown, so a report read back compares equal.
+        Exit::TimedOut(u64::try_from(waited.as_millis().div_ceil(100) * 100).unwrap_or(u64::MAX))
+    }
+
+    /// How a process with this status ended.
+    pub fn of(status: std::process::ExitStatus) -> Exit {
+        use std::os::unix::process::ExitStatusExt as _;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            _ => Exit::Other(status.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(code) => write!(f, "exit code {code}"),
+            Exit::Signal(signal) => write!(f, "killed by signal {signal}"),
+            Exit::TimedOut(ms) => write!(f, "timed out after {:.1} s and was killed", *ms as f64 / 1000.0),
+            Exit::DidNotStart => f.write_str("did not start"),
+            Exit::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<String> for Exit {
+    fn from(text: String) -> Exit {
+        let number = |prefix: &str| text.strip_prefix(prefix).and_then(|n| n.parse().ok());
+        let timed_out = text
+            .strip_prefix("timed out after ")
+            .and_then(|t| t.strip_suffix(" s and was killed"))
+            .and_then(|secs| secs.parse::<f64>().ok())
+            .filter(|secs| secs.is_finite() && *secs >= 0.0);
+        if let Some(code) = number("exit code ") {
+            Exit::Code(code)
+        } else if let Some(signal) = number("killed by signal ") {
+            Exit::Signal(signal)
+        } else if let Some(secs) = timed_out {
+            Exit::TimedOut((secs * 1000.0).round() as u64)
+        } else if text == "did not start" {
+            Exit::DidNotStart
+        } else {
+            Exit::Other(text)
+        }
+    }
+}
+
+impl From<&str> for Exit {
+    fn from(text: &str) -> Exit {
+        Exit::from(text.to_owned())
+    }
+}
+
+impl From<Exit> for String {
+    fn from(exit: Exit) -> String {
+        exit.to_string()
+    }
 }
 
 /// The bytes that crossed the recording relay in one cell.
@@ -302,7 +417,7 @@ impl CellReport {
             client: client.into(),
             case: case.into(),
             spec: String::new(),
-            mode: "raw".into(),
+            mode: Mode::Raw,
             status: Status::Pass,
             reason: None,
             known: None,
@@ -472,12 +587,40 @@ fn check_partitions(reports: &[(String, RunReport)]) -> Result<(), MergeError> {
     if missing.is_empty() { Ok(()) } else { Err(MergeError::MissingPartitions(missing)) }
 }
 
+/// Whole milliseconds of `d`, saturating.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn with_status(status: Status) -> CellReport {
         CellReport { status, ..cell("s/c/hello") }
+    }
+
+    #[test]
+    fn exits_read_back_as_written() {
+        use std::time::Duration;
+        for exit in [
+            Exit::Code(0),
+            Exit::Code(-1),
+            Exit::Signal(9),
+            Exit::timed_out(Duration::from_millis(60_000)),
+            Exit::timed_out(Duration::from_millis(10_042)),
+            Exit::DidNotStart,
+            Exit::Other("exit status: 0".into()),
+        ] {
+            let json = serde_json::to_string(&exit).unwrap();
+            assert_eq!(serde_json::from_str::<Exit>(&json).unwrap(), exit, "{json}");
+        }
+        assert_eq!(
+            Exit::timed_out(Duration::from_millis(10_042)).to_string(),
+            "timed out after 10.1 s and was killed"
+        );
+        assert_eq!(Exit::from("exit code 0"), Exit::Code(0));
+        assert!(Exit::Code(0).success() && !Exit::Code(3).success() && !Exit::Signal(15).success());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use interop::plan::{Cell, Filter, OptOut, plan};
 use interop::process::{GRACE, Registry, Signals};
 use interop::report::terminal;
 use interop::results::Status;
-use interop::run::prepare;
+use interop::runner::prepare;
 use interop::runner::{RunOptions, run_cell};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::sync::Arc;

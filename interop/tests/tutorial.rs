@@ -5,7 +5,7 @@
 use interop::Workspace;
 use interop::manifest::Manifest;
 use interop::process::{CommandSpec, GroupChild, run_to_end, signal_group, wait_or_kill};
-use interop::run::{command, prepare_implementations};
+use interop::runner::{command, prepare_implementations};
 use nix::sys::signal::Signal;
 use std::path::Path;
 use std::time::Duration;

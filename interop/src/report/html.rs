@@ -13,8 +13,8 @@
 
 use super::bounded::{self, Limit, plural, thousands};
 use crate::results::{
-    Attempt, BuildRecord, CellReport, ConnectionTranscript, Direction, KnownRef, ProcessLog, RunReport,
-    Status, Toolchain,
+    Attempt, BuildRecord, BuildState, CellReport, ConnectionTranscript, Direction, KnownRef, ProcessLog,
+    RunReport, Status, Toolchain,
 };
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Display, Write as _};
@@ -204,13 +204,13 @@ fn builds(out: &mut String, builds: &[BuildRecord]) {
     }
     out.push_str("<details open><summary>builds</summary><div class=\"scroll\"><table>\n");
     for build in builds {
-        let failed = build.status == "failed";
+        let failed = build.status == BuildState::Failed;
         let _ = writeln!(
             out,
             "<tr><th>{}</th><td class=\"n{}\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&build.name),
             if failed { " bad" } else { "" },
-            esc(&build.status),
+            build.status.name(),
             build.duration_ms.map(duration).unwrap_or_default()
         );
         if let Some(error) = &build.error {
@@ -408,7 +408,7 @@ fn detail(out: &mut String, cell: &CellReport, id: &str, server_id: &str) {
         server = esc(&cell.server),
         client = esc(&cell.client),
         case = esc(&cell.case),
-        mode = esc(&cell.mode),
+        mode = cell.mode.as_str(),
         duration = duration(cell.duration_ms),
         attempts = cell.attempts.len(),
     );
@@ -545,12 +545,12 @@ fn attempt_html(out: &mut String, cell: &CellReport, attempt: &Attempt, n: usize
 }
 
 fn process(out: &mut String, label: &str, log: &ProcessLog, limit: Limit) {
-    let ok = log.exit == "exit code 0";
+    let ok = log.exit.success();
     let _ = write!(
         out,
         "<div class=\"proc\"><h4>{label} <span class=\"{}\">{}</span></h4>\n<pre class=\"wrap\">$ {}</pre>\n",
         if ok { "muted" } else { "bad" },
-        esc(&log.exit),
+        esc(&log.exit.to_string()),
         esc(&log.command)
     );
     stream(out, "stdout", &log.stdout, limit);
@@ -840,7 +840,7 @@ mod tests {
             spec: format!(
                 "The client sends the {case} payload, then closes; the server prints it byte for byte."
             ),
-            mode: if case == "framed" { "framed".into() } else { "raw".into() },
+            mode: if case == "framed" { interop_wire::Mode::Framed } else { interop_wire::Mode::Raw },
             status,
             reason: reason.map(String::from),
             known: matches!(status, Status::Known | Status::UnexpectedPass).then(|| KnownRef {
@@ -932,22 +932,27 @@ mod tests {
                 },
             ],
             builds: vec![
-                BuildRecord { name: "rust".into(), status: "fresh".into(), duration_ms: None, error: None },
+                BuildRecord {
+                    name: "rust".into(),
+                    status: BuildState::Fresh,
+                    duration_ms: None,
+                    error: None,
+                },
                 BuildRecord {
                     name: "java".into(),
-                    status: "built".into(),
+                    status: BuildState::Built,
                     duration_ms: Some(4_210),
                     error: None,
                 },
                 BuildRecord {
                     name: "python".into(),
-                    status: "not-needed".into(),
+                    status: BuildState::NotNeeded,
                     duration_ms: None,
                     error: None,
                 },
                 BuildRecord {
                     name: "python-server".into(),
-                    status: "failed".into(),
+                    status: BuildState::Failed,
                     duration_ms: Some(310),
                     error: Some("pip: error: <no such option> --break-system-packages".into()),
                 },
@@ -1012,7 +1017,7 @@ mod tests {
         c.client = HOSTILE.into();
         c.case = HOSTILE.into();
         c.spec = HOSTILE.into();
-        c.mode = HOSTILE.into();
+        // `mode` is an enum: nothing hostile can be in it.
         c.reason = Some(HOSTILE.into());
         c.repro = vec![HOSTILE.into()];
         c.known = Some(KnownRef {

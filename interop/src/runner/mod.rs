@@ -1,10 +1,30 @@
 //! A whole run: prepare, then every cell with its attempts (retries, repeats), known failures
-//! applied, `-j N` at a time. It reports progress as [`RunEvent`](crate::events::RunEvent)s and returns a
-//! [`RunReport`]; it never prints.
+//! applied, `-j N` at a time. It reports progress as [`RunEvent`](crate::events::RunEvent)s and
+//! returns a [`RunReport`]; it never prints.
+//!
+//! - [`mod@prepare`]: tools, builds and payload files, once; read-only afterwards;
+//! - [`commands`]: each implementation's command line for a cell, and repro lines;
+//! - `drivers`: one attempt of a cell, by a driver per case kind (`deliver`, `refused`, `silent`,
+//!   `restart`, `busy`, `log_failure`), each given a `Trial`;
+//! - `server`: a server process as a cell sees it;
+//! - [`timeouts`]: how long each awaited thing may take;
+//! - `logs`, `unix_path`: what reports keep of a process; attempts' socket paths.
 //!
 //! Once the process's [`Registry`] is interrupted (its processes are being stopped), no cell and
 //! no attempt starts; cells that did not run, or did not finish, are `not-run`, and the report is
 //! marked interrupted.
+
+pub mod commands;
+mod drivers;
+mod logs;
+pub mod prepare;
+mod server;
+pub mod timeouts;
+mod unix_path;
+
+pub use commands::{REPRO_PORT, command};
+pub use prepare::{Implementations, Prepared, prepare, prepare_implementations};
+pub use timeouts::{CLIENT_PROCESS_TIMEOUT, CLIENT_TIMEOUT_MS};
 
 use crate::build::BuildStatus;
 use crate::cases::CaseKind;
@@ -14,8 +34,9 @@ use crate::known::KnownFailures;
 use crate::manifest::{Manifest, Placeholders};
 use crate::plan::Cell;
 use crate::process::{Phase, Registry};
-use crate::results::{Attempt, BuildRecord, CellReport, Partition, RunReport, SCHEMA, Status, Toolchain};
-use crate::run::{Context, millis, prepare};
+use crate::results::{
+    Attempt, BuildRecord, BuildState, CellReport, Partition, RunReport, SCHEMA, Status, Toolchain, millis,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -52,7 +73,7 @@ impl Default for RunOptions {
             known: KnownFailures::default(),
             known_file: crate::known::KNOWN_FAILURES_FILE.into(),
             partition: None,
-            client_timeout: crate::run::CLIENT_PROCESS_TIMEOUT,
+            client_timeout: CLIENT_PROCESS_TIMEOUT,
             manifest: None,
         }
     }
@@ -81,6 +102,7 @@ pub async fn run(
         duration_ms: millis(started.elapsed()),
         partition: options.partition,
         toolchains: context
+            .ready
             .tools
             .iter()
             .map(|(name, check)| Toolchain {
@@ -95,7 +117,7 @@ pub async fn run(
                 },
             })
             .collect(),
-        builds: context.builds.iter().map(|(name, status)| build_record(name, status)).collect(),
+        builds: context.ready.builds.iter().map(|(name, status)| build_record(name, status)).collect(),
         cells,
         interrupted: Registry::global().interrupted(),
     };
@@ -105,16 +127,16 @@ pub async fn run(
 
 fn build_record(name: &str, status: &BuildStatus) -> BuildRecord {
     let (status, duration_ms, error) = match status {
-        BuildStatus::NotNeeded => ("not-needed", None, None),
-        BuildStatus::Fresh => ("fresh", None, None),
-        BuildStatus::Built { duration } => ("built", Some(millis(*duration)), None),
-        BuildStatus::Failed(why) => ("failed", None, Some(why.clone())),
+        BuildStatus::NotNeeded => (BuildState::NotNeeded, None, None),
+        BuildStatus::Fresh => (BuildState::Fresh, None, None),
+        BuildStatus::Built { duration } => (BuildState::Built, Some(millis(*duration)), None),
+        BuildStatus::Failed(why) => (BuildState::Failed, None, Some(why.clone())),
     };
-    BuildRecord { name: name.into(), status: status.into(), duration_ms, error }
+    BuildRecord { name: name.into(), status, duration_ms, error }
 }
 
 async fn run_cells(
-    context: Arc<Context>,
+    context: Arc<Prepared>,
     cells: Vec<Cell>,
     options: &RunOptions,
     emitter: Emitter,
@@ -189,7 +211,7 @@ const INTERRUPTED_WHILE_RUNNING: &str =
     "not run: the run was interrupted while this cell ran; its attempts were cut short and prove nothing";
 
 /// The report of a cell the interrupted run did not run (or not to its end).
-fn not_run(context: &Context, cell: &Cell, options: &RunOptions, reason: &str) -> CellReport {
+fn not_run(context: &Prepared, cell: &Cell, options: &RunOptions, reason: &str) -> CellReport {
     CellReport {
         status: Status::NotRun,
         reason: Some(reason.into()),
@@ -202,7 +224,7 @@ fn not_run(context: &Context, cell: &Cell, options: &RunOptions, reason: &str) -
 fn blank(cell: &Cell) -> CellReport {
     CellReport {
         spec: cell.case.spec.into(),
-        mode: cell.case.mode.as_str().into(),
+        mode: cell.case.mode,
         ..CellReport::new(&cell.server.name, &cell.client.name, cell.case.name)
     }
 }
@@ -221,7 +243,12 @@ fn cost(cell: &Cell) -> (usize, usize) {
 
 /// Runs one cell: its attempts, then its final status with known failures applied; `not-run` if
 /// the process's [`Registry`] was interrupted before it ended.
-pub async fn run_cell(context: &Context, cell: &Cell, options: &RunOptions, emitter: &Emitter) -> CellReport {
+pub async fn run_cell(
+    context: &Prepared,
+    cell: &Cell,
+    options: &RunOptions,
+    emitter: &Emitter,
+) -> CellReport {
     let mut report = blank(cell);
     if let Some(why) = cell.unsupported() {
         report.status = Status::Unsupported;
@@ -244,7 +271,7 @@ pub async fn run_cell(context: &Context, cell: &Cell, options: &RunOptions, emit
         if registry.interrupted() {
             break;
         }
-        let attempt = context.attempt(cell, options.record, options.client_timeout).await;
+        let attempt = drivers::attempt(context, cell, options.record, options.client_timeout).await;
         emitter.emit(EventKind::AttemptFinished {
             name: report.name.clone(),
             number,

@@ -1,0 +1,63 @@
+//! `busy`: the server runs with a connection limit, the harness holds that many connections, and
+//! the client must be turned away with `ERR busy` (exit 5).
+
+use super::trial::{Trial, expect_client_error};
+use crate::cases::BUSY_LIMIT;
+use crate::runner::server::{ServerStdout, parse_events};
+use crate::runner::timeouts::SERVER_SETTLE_TIMEOUT;
+use interop_wire::addr_string;
+use interop_wire::json::ServerEvent;
+
+/// Busy: start the server with its connection limit, hold that many connections (accepted:
+/// the server said `connected` for each), then the client must be turned away.
+pub async fn run(t: &mut Trial<'_>) -> Vec<String> {
+    let (cell, path) = (t.cell, t.path);
+    let mut server = match t.start_server(0, ServerStdout::Read).await {
+        Ok(server) => server,
+        Err(problem) => return vec![problem],
+    };
+    let Some(port) = server.port else { return vec!["busy needs a TCP server".into()] };
+    let mut held = Vec::new();
+    for _ in 0..BUSY_LIMIT {
+        match tokio::net::TcpStream::connect((cell.case.host, port)).await {
+            Ok(stream) => held.push(stream),
+            Err(err) => {
+                server.kill().await;
+                return vec![format!("harness: cannot connect to the server: {err}")];
+            }
+        }
+    }
+    let peers: Vec<String> = held.iter().filter_map(|s| s.local_addr().ok()).map(addr_string).collect();
+    let mut problems = Vec::new();
+    if !server.wait_connected(&peers, SERVER_SETTLE_TIMEOUT).await {
+        problems.push(format!(
+            "the server did not log `connected` for the {BUSY_LIMIT} held connections within {SERVER_SETTLE_TIMEOUT:?}"
+        ));
+    }
+    let out = t.run_client((port, path)).await;
+    // Give the slots back; the server must finish both connections and stop cleanly.
+    drop(held);
+    server.settle(&peers, SERVER_SETTLE_TIMEOUT).await;
+    let (log, lines, stop_problems) = server.stop().await;
+    t.attempt.server = Some(log);
+    let out = match out {
+        Ok(out) => out,
+        Err(problem) => return vec![problem],
+    };
+    problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR busy")));
+    problems.extend(stop_problems);
+    let (events, unparsed) = parse_events(&lines);
+    problems.extend(unparsed);
+    if let Some(ServerEvent::Message { len, .. }) =
+        events.iter().find(|e| matches!(e, ServerEvent::Message { .. }))
+    {
+        problems.push(format!("the server logged a message ({len} bytes) although it was full"));
+    }
+    if !events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Error { conn: None, error, .. } if error.starts_with("busy")))
+    {
+        problems.push("the server logged no `busy` error event for the connection it turned away".into());
+    }
+    problems
+}
