@@ -11,6 +11,7 @@
 //! - [`toxic`]: network faults as plain data (Toxiproxy's names), which cases name.
 //! - [`relay`]: the recording relay behind `--record` (wire transcripts), which applies them.
 //! - [`check`]: the byte-exact delivery assertions and byte diffs.
+//! - [`hexdump`]: bytes as hex for people: transcript dumps, byte diff windows (imports no module).
 //! - [`runner`]: a whole run: attempts, retries, repeats, known failures, `-j`, partitions;
 //!   emits [`events::RunEvent`]s and returns a [`results::RunReport`], never prints.
 //! - [`events`]: the one event type the runner emits and reporters read (imports no runner).
@@ -27,6 +28,7 @@ pub mod check;
 pub mod cli;
 pub mod doctor;
 pub mod events;
+pub mod hexdump;
 pub mod known;
 pub mod manifest;
 pub mod pattern;
