@@ -26,19 +26,9 @@ pub fn hex_dump(bytes: &[u8], limit: usize) -> String {
     let cut = bytes.len() - shown.len();
     let mut out = String::new();
     for (i, line) in shown.chunks(16).enumerate() {
-        let _ = write!(out, "{:08x}  ", i * 16);
-        for j in 0..16 {
-            if j == 8 {
-                out.push(' ');
-            }
-            match line.get(j) {
-                Some(b) => {
-                    let _ = write!(out, "{b:02x} ");
-                }
-                None => out.push_str("   "),
-            }
-        }
-        out.push_str(" |");
+        // Two groups of 8, each padded to its full width (8 pairs and 7 spaces).
+        let (first, second) = line.split_at(line.len().min(8));
+        let _ = write!(out, "{:08x}  {:<23}  {:<23}  |", i * 16, hex_bytes(first), hex_bytes(second));
         out.extend(line.iter().map(|&b| if b == b' ' || b.is_ascii_graphic() { char::from(b) } else { '.' }));
         out.push_str("|\n");
     }
@@ -77,6 +67,18 @@ mod tests {
     fn hex_bytes_format() {
         assert_eq!(hex_bytes(b"He\x00\xff"), "48 65 00 ff");
         assert_eq!(hex_bytes(b""), "");
+    }
+
+    #[test]
+    fn hex_dump_rows_keep_their_columns_whatever_their_length() {
+        assert_eq!(
+            hex_dump(b"0123456789ab", 64),
+            "00000000  30 31 32 33 34 35 36 37  38 39 61 62              |0123456789ab|\n"
+        );
+        let row: Vec<u8> = (b'a'..=b'p').collect();
+        for n in 1..=16 {
+            assert_eq!(hex_dump(&row[..n], 64).find('|'), Some(60), "a row of {n} bytes");
+        }
     }
 
     #[test]
