@@ -4,6 +4,7 @@
 //! nothing else appears.
 
 use crate::cases::Payload;
+use crate::hexdump::hex_bytes;
 use crate::process::Output;
 use interop_wire::json::{AckCheck, ClientReport, ServerEvent};
 use interop_wire::{Digest, Mode, Transport};
@@ -182,8 +183,7 @@ pub fn byte_diff(expected: &[u8], received: &[u8]) -> String {
     let from = at.saturating_sub(WINDOW);
     let window = |bytes: &[u8]| {
         let slice = &bytes[from.min(bytes.len())..(at + WINDOW).min(bytes.len())];
-        let hex: Vec<String> = slice.iter().map(|b| format!("{b:02x}")).collect();
-        format!("@{from}: {:<48} \"{}\"", hex.join(" "), interop_wire::display::escape(slice))
+        format!("@{from}: {:<48} \"{}\"", hex_bytes(slice), interop_wire::display::escape(slice))
     };
     format!("{headline}\n  expected {}\n  received {}", window(expected), window(received))
 }

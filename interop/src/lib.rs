@@ -10,6 +10,7 @@
 //! - [`toxic`]: network faults as plain data (Toxiproxy's names), which cases name.
 //! - [`relay`]: the recording relay behind `--record` (wire transcripts), which applies them.
 //! - [`check`]: the byte-exact delivery assertions and byte diffs.
+//! - [`hexdump`]: bytes as hex for people: transcript dumps, byte diff windows (imports no module).
 //! - [`runner`]: a whole run: preparation (tools, builds, payloads), then each cell's attempts, each
 //!   run by a driver for its case kind; retries, repeats, known failures, `-j`, partitions. Emits
 //!   [`events::RunEvent`]s and returns a [`results::RunReport`]; never prints.
@@ -27,6 +28,7 @@ pub mod check;
 pub mod cli;
 pub mod doctor;
 pub mod events;
+pub mod hexdump;
 pub mod known;
 pub mod manifest;
 pub mod pattern;

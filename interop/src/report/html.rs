@@ -725,27 +725,7 @@ mod tests {
     }
 
     fn hexdump(bytes: &[u8]) -> String {
-        let mut out = String::new();
-        for (row, chunk) in bytes.chunks(16).enumerate() {
-            let _ = write!(out, "{:08x}  ", row * 16);
-            for i in 0..16 {
-                match chunk.get(i) {
-                    Some(b) => {
-                        let _ = write!(out, "{b:02x} ");
-                    }
-                    None => out.push_str("   "),
-                }
-                if i == 7 {
-                    out.push(' ');
-                }
-            }
-            let text: String = chunk
-                .iter()
-                .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
-                .collect();
-            let _ = writeln!(out, " |{text}|");
-        }
-        out
+        crate::hexdump::hex_dump(bytes, bytes.len())
     }
 
     fn dir(bytes: &[u8], limit: usize) -> Direction {
