@@ -6,6 +6,7 @@
 use crate::cases::Payload;
 use crate::hexdump::hex_bytes;
 use crate::process::Output;
+use crate::results::Problem;
 use interop_wire::json::{AckCheck, ClientReport, ServerEvent};
 use interop_wire::{Digest, Mode, Transport};
 use std::collections::{HashMap, VecDeque};
@@ -20,7 +21,9 @@ struct Logged {
     text: Option<String>,
 }
 
-/// Checks one delivery case. Returns every problem found (empty: the cell passes).
+/// Checks one delivery case. Returns every problem found (empty: the cell passes): the clients'
+/// own as [`ProblemKind::Client`](crate::results::ProblemKind::Client), the bytes' as
+/// `Delivery`, and the server's error events, last, as `Server`.
 ///
 /// `received` holds, where known (from `--record`), the bytes the server received per (client
 /// address, sequence number); with them, or with the server's text, a mismatch shows a byte diff.
@@ -30,7 +33,7 @@ pub fn check_delivery(
     clients: &[Output],
     server: &[ServerEvent],
     received: &HashMap<(String, u64), Vec<u8>>,
-) -> Vec<String> {
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     // By peer, in the order the server logged them. A peer is a client's address, or for Unix
     // sockets its process id, which several connections of one client share: they are then told
@@ -46,10 +49,10 @@ pub fn check_delivery(
                 logged.entry(peer.clone()).or_default().push_back(entry);
             }
             ServerEvent::Error { peer, error, .. } => {
-                server_errors.push(format!(
+                server_errors.push(Problem::server(format!(
                     "server reported an error for {}: {error}",
                     peer.as_deref().unwrap_or("itself")
-                ));
+                )));
             }
             _ => {}
         }
@@ -60,7 +63,7 @@ pub fn check_delivery(
         if !output.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr.lines().last().unwrap_or("(nothing on stderr)");
-            problems.push(format!("{who} failed ({}): {last}", output.status_text()));
+            problems.push(Problem::client(format!("{who} failed ({}): {last}", output.status_text())));
             continue;
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -68,17 +71,17 @@ pub fn check_delivery(
         for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
             match serde_json::from_str::<ClientReport>(line) {
                 Ok(report) => reports.push(report),
-                Err(err) => {
-                    problems.push(format!("{who} printed a line that is not a JSON report ({err}): {line:?}"))
-                }
+                Err(err) => problems.push(Problem::client(format!(
+                    "{who} printed a line that is not a JSON report ({err}): {line:?}"
+                ))),
             }
         }
         if reports.len() != payloads.len() {
-            problems.push(format!(
+            problems.push(Problem::delivery(format!(
                 "{who} reported {} deliveries, the case sent {}",
                 reports.len(),
                 payloads.len()
-            ));
+            )));
         }
         let mut previous_conn: Option<u64> = None;
         for (index, (report, payload)) in reports.iter().zip(payloads).enumerate() {
@@ -87,7 +90,8 @@ pub fn check_delivery(
             // Framed and UDP number the messages of one connection (socket); raw has one each.
             let numbered = mode == Mode::Framed || transport == Transport::Udp;
             let (want_sha, want_seq) = (want.sha256_hex(), if numbered { n as u64 } else { 1 });
-            let mut problem = |p: String| problems.push(format!("{who}, message {n}: {p}"));
+            let mut problem =
+                |p: String| problems.push(Problem::delivery(format!("{who}, message {n}: {p}")));
             if report.len != want.len || report.sha256 != want_sha {
                 problem(format!(
                     "client says it sent {} bytes sha256 {}, but the payload is {} bytes sha256 {want_sha}",
@@ -151,10 +155,10 @@ pub fn check_delivery(
     extra.sort_by_key(|(_, l)| (l.conn, l.seq));
     for (peer, got) in extra {
         let seq = got.seq;
-        problems.push(format!(
+        problems.push(Problem::delivery(format!(
             "the server logged a message no client reported: {peer} seq {seq}, {} bytes sha256 {}",
             got.len, got.sha256
-        ));
+        )));
     }
     problems.extend(server_errors);
     problems
@@ -258,7 +262,7 @@ mod tests {
         let server = [logged(1, "c:1", 1, b"a"), logged(1, "c:1", 2, b"b")];
         assert_eq!(
             check_delivery((Mode::Framed, Transport::Tcp), &expected, &[out], &server, &HashMap::new()),
-            Vec::<String>::new()
+            Vec::<Problem>::new()
         );
     }
 
@@ -270,7 +274,7 @@ mod tests {
         let problems =
             check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &server, &HashMap::new());
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("the server received 2 bytes"), "{problems:?}");
+        assert!(problems[0].detail.contains("the server received 2 bytes"), "{problems:?}");
     }
 
     #[test]
@@ -280,7 +284,7 @@ mod tests {
         let server = [logged(1, "c:1", 1, b"abd")];
         let problems =
             check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &server, &HashMap::new());
-        assert!(problems.iter().any(|p| p.contains("but the payload is 3 bytes")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.detail.contains("but the payload is 3 bytes")), "{problems:?}");
     }
 
     #[test]
@@ -291,16 +295,16 @@ mod tests {
         let server = [logged(2, "c:1", 1, b"a"), logged(1, "c:2", 1, b"b"), logged(3, "x:9", 1, b"zzz")];
         let problems =
             check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &server, &HashMap::new());
-        assert!(problems.iter().any(|p| p.contains("out of order")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("no client reported: x:9")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.detail.contains("out of order")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.detail.contains("no client reported: x:9")), "{problems:?}");
 
         let out = client(0, &[report("c:1", 1, b"a", Mode::Raw)]);
         let problems = check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &[], &HashMap::new());
         assert!(
-            problems.iter().any(|p| p.contains("reported 1 deliveries, the case sent 2")),
+            problems.iter().any(|p| p.detail.contains("reported 1 deliveries, the case sent 2")),
             "{problems:?}"
         );
-        assert!(problems.iter().any(|p| p.contains("never logged")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.detail.contains("never logged")), "{problems:?}");
     }
 
     #[test]
@@ -316,10 +320,10 @@ mod tests {
             &HashMap::new(),
         );
         assert!(
-            problems.iter().any(|p| p.contains("client failed (exit code 3): error: boom")),
+            problems.iter().any(|p| p.detail.contains("client failed (exit code 3): error: boom")),
             "{problems:?}"
         );
-        assert!(problems.iter().any(|p| p.contains("truncated")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.detail.contains("truncated")), "{problems:?}");
     }
 
     #[test]
@@ -332,6 +336,6 @@ mod tests {
         }
         let problems =
             check_delivery((Mode::Raw, Transport::Tcp), &expected, &[out], &[event], &HashMap::new());
-        assert!(problems.iter().any(|p| p.contains("text")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.detail.contains("text")), "{problems:?}");
     }
 }

@@ -82,7 +82,8 @@ impl KnownFailures {
         match cell.status {
             Status::Fail => {
                 let reason = cell.reason.clone().unwrap_or_default();
-                if reason.starts_with(&entry.failure) {
+                let failure = cell.failure.as_deref().unwrap_or(&reason);
+                if failure.starts_with(&entry.failure) {
                     cell.status = Status::Known;
                 } else {
                     cell.reason = Some(format!(
@@ -121,9 +122,8 @@ impl KnownFailures {
                 }
                 continue;
             }
-            let reason = cell.reason.as_deref().unwrap_or("");
-            // A reason that "failed differently" starts with our own preamble; record the real one.
-            let reason = reason.split_once("):\n").filter(|_| old.is_some()).map_or(reason, |(_, r)| r);
+            // The failure as the attempt gave it, not as a known-failure entry reworded it.
+            let reason = cell.failure.as_deref().or(cell.reason.as_deref()).unwrap_or("");
             entries.push(KnownEntry {
                 cell: cell.name.clone(),
                 failure: stable_prefix(reason),
@@ -179,6 +179,7 @@ mod tests {
             mode: interop_wire::Mode::Raw,
             status,
             reason: reason.map(str::to_owned),
+            failure: None,
             known: None,
             duration_ms: 0,
             flake_rate: None,
@@ -242,6 +243,13 @@ mod tests {
         ];
         let updated = list().from_run(&cells);
         assert_eq!(updated.entries.len(), 2);
+        // A cell that failed differently from its entry is recorded with its own failure.
+        let mut other = cell("s/tutorial/large", Status::Fail, Some("client failed (exit code 4): timeout"));
+        other.failure = other.reason.clone();
+        list().classify(&mut other, "k.toml");
+        let rerecorded = list().from_run(&[other]);
+        assert_eq!(rerecorded.entries[0].failure, "client failed (exit code 4): timeout");
+        assert_eq!(rerecorded.entries[0].why, "the tutorial server reads once");
         assert_eq!(updated.entries[0], list().entries[0]);
         assert_eq!(updated.entries[1].cell, "s/java/hello");
         assert_eq!(updated.entries[1].failure, "the server never logged message 1 from ");

@@ -231,6 +231,11 @@ pub struct CellReport {
     pub status: Status,
     /// Why it failed (or is known, unsupported, an unexpected pass); `None` for a clean pass.
     pub reason: Option<String>,
+    /// The first failed attempt's reason as the attempt gave it, before known failures or
+    /// flakiness reworded [`CellReport::reason`]: what known-failure entries match. Absent in
+    /// reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// The known-failure entry that matched this cell, if any.
     pub known: Option<KnownRef>,
     /// Wall time of all attempts.
@@ -259,8 +264,12 @@ pub struct KnownRef {
 pub struct Attempt {
     /// Whether this attempt passed.
     pub passed: bool,
-    /// What went wrong, when it failed.
+    /// What went wrong, when it failed: its problems' details, one after the other.
     pub reason: Option<String>,
+    /// What went wrong, one problem at a time, each with whose fault it is. Absent in reports
+    /// written before it existed, and when the attempt passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
     /// Wall time.
     pub duration_ms: u64,
     /// The server's process, when one ran.
@@ -269,6 +278,71 @@ pub struct Attempt {
     pub clients: Vec<ProcessLog>,
     /// The bytes on the wire, with `--record`.
     pub transcript: Option<Transcript>,
+}
+
+/// One thing wrong with an attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Whose part went wrong.
+    pub kind: ProblemKind,
+    /// What went wrong, for a person (may span lines, e.g. a byte diff).
+    pub detail: String,
+}
+
+/// Whose part of an attempt went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// The cell cannot run here: a tool is missing, a build failed, a payload file cannot be
+    /// written. No retry fixes it.
+    Setup,
+    /// The harness could not do its own part (bind a socket, start the relay).
+    Harness,
+    /// The server: it did not start, printed what is not an event, reported an error, logged what
+    /// it should not have, or did not stop as it should.
+    Server,
+    /// A client: it exited with the wrong code, printed the wrong thing, or took too long.
+    Client,
+    /// The bytes: what a client sent and what the server logged differ.
+    Delivery,
+}
+
+impl Problem {
+    /// A problem of `kind`.
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Problem {
+        Problem { kind, detail: detail.into() }
+    }
+
+    /// A [`ProblemKind::Setup`] problem.
+    pub fn setup(detail: impl Into<String>) -> Problem {
+        Problem::new(ProblemKind::Setup, detail)
+    }
+
+    /// A [`ProblemKind::Harness`] problem.
+    pub fn harness(detail: impl Into<String>) -> Problem {
+        Problem::new(ProblemKind::Harness, detail)
+    }
+
+    /// A [`ProblemKind::Server`] problem.
+    pub fn server(detail: impl Into<String>) -> Problem {
+        Problem::new(ProblemKind::Server, detail)
+    }
+
+    /// A [`ProblemKind::Client`] problem.
+    pub fn client(detail: impl Into<String>) -> Problem {
+        Problem::new(ProblemKind::Client, detail)
+    }
+
+    /// A [`ProblemKind::Delivery`] problem.
+    pub fn delivery(detail: impl Into<String>) -> Problem {
+        Problem::new(ProblemKind::Delivery, detail)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
 }
 
 /// A process as run: its command, how it ended, what it printed (each stream cut at 64 KiB).
@@ -420,6 +494,7 @@ impl CellReport {
             mode: Mode::Raw,
             status: Status::Pass,
             reason: None,
+            failure: None,
             known: None,
             duration_ms: 0,
             flake_rate: None,

@@ -758,6 +758,7 @@ mod tests {
         Attempt {
             passed,
             reason: reason.map(String::from),
+            problems: Vec::new(),
             duration_ms: 412,
             server: Some(log(
                 "target/debug/interop-server --port 0 --format json",
@@ -823,6 +824,7 @@ mod tests {
             mode: if case == "framed" { interop_wire::Mode::Framed } else { interop_wire::Mode::Raw },
             status,
             reason: reason.map(String::from),
+            failure: None,
             known: matches!(status, Status::Known | Status::UnexpectedPass).then(|| KnownRef {
                 cell: format!("*/{client}/{case}"),
                 failure: reason.unwrap_or("payload differs").lines().next().unwrap_or("").into(),

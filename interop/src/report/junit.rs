@@ -111,6 +111,7 @@ mod tests {
             attempts: vec![Attempt {
                 passed: status == Status::Pass,
                 reason: Some(reason.into()),
+                problems: Vec::new(),
                 duration_ms: 5,
                 server: Some(log),
                 clients: vec![],

@@ -377,6 +377,7 @@ mod tests {
         Attempt {
             passed,
             reason: reason.map(String::from),
+            problems: Vec::new(),
             duration_ms: 40,
             server: Some(ProcessLog {
                 command: "interop-server --port 0".into(),

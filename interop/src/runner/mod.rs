@@ -293,6 +293,7 @@ pub async fn run_cell(
     let (status, reason) = verdict(&report.attempts);
     report.status = status;
     report.reason = reason;
+    report.failure = report.attempts.iter().find(|a| !a.passed).and_then(|a| a.reason.clone());
     if report.attempts.len() > 1 {
         let failed = report.attempts.iter().filter(|a| !a.passed).count();
         report.flake_rate = Some(failed as f64 / report.attempts.len() as f64);
@@ -333,6 +334,7 @@ mod tests {
         Attempt {
             passed,
             reason: (!passed).then(|| "broken".to_string()),
+            problems: Vec::new(),
             duration_ms: 1,
             server: None,
             clients: vec![],

@@ -5,7 +5,7 @@
 use super::logs::cut;
 use super::timeouts::{SERVER_START_TIMEOUT, SERVER_STOP_TIMEOUT};
 use crate::process::{CommandSpec, GroupChild, drain, signal_group, wait_or_kill};
-use crate::results::{Exit, ProcessLog};
+use crate::results::{Exit, Problem, ProcessLog};
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
@@ -55,11 +55,13 @@ struct Progress {
 
 impl Server {
     /// Starts the server `spec` runs and reads its `listening on` line.
-    pub async fn start(spec: CommandSpec, after_listening: ServerStdout) -> Result<Server, String> {
-        let mut child =
-            spec.spawn().map_err(|err| format!("cannot start server `{}`: {err}", spec.shell()))?;
+    pub async fn start(spec: CommandSpec, after_listening: ServerStdout) -> Result<Server, Problem> {
+        let mut child = spec
+            .spawn()
+            .map_err(|err| Problem::harness(format!("cannot start server `{}`: {err}", spec.shell())))?;
         let stderr = drain(child.take_stderr());
-        let stdout = child.take_stdout().ok_or("harness: server stdout not captured")?;
+        let stdout =
+            child.take_stdout().ok_or_else(|| Problem::harness("harness: server stdout not captured"))?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(SERVER_START_TIMEOUT, lines.next_line()).await;
         let problem = match first {
@@ -103,7 +105,7 @@ impl Server {
         let _ = child.wait().await;
         let stderr = stderr.await.unwrap_or_default();
         let tail = String::from_utf8_lossy(&stderr);
-        Err(format!("{problem}; server stderr: {}", tail.trim()))
+        Err(Problem::server(format!("{problem}; server stderr: {}", tail.trim())))
     }
 
     /// SIGKILL, no grace: a crash.
@@ -153,19 +155,21 @@ impl Server {
     }
 
     /// SIGTERM, then its output; a server that exited early, or not cleanly, is a problem.
-    pub async fn stop(mut self) -> (ProcessLog, Vec<String>, Vec<String>) {
+    pub async fn stop(mut self) -> (ProcessLog, Vec<String>, Vec<Problem>) {
         let mut problems = Vec::new();
         if let Ok(Some(status)) = self.child.try_wait() {
-            problems.push(format!("server exited early, during the case ({status})"));
+            problems.push(Problem::server(format!("server exited early, during the case ({status})")));
         }
         signal_group(&self.child, Signal::SIGTERM);
         let status = wait_or_kill(&mut self.child, SERVER_STOP_TIMEOUT).await;
         match status {
             Some(status) if status.success() => {}
-            Some(status) => problems.push(format!("server did not exit 0 after SIGTERM: {status}")),
-            None => {
-                problems.push(format!("server still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"))
+            Some(status) => {
+                problems.push(Problem::server(format!("server did not exit 0 after SIGTERM: {status}")))
             }
+            None => problems.push(Problem::server(format!(
+                "server still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"
+            ))),
         }
         let lines = self.rest.await.unwrap_or_default();
         let stderr = self.stderr.await.unwrap_or_default();
@@ -220,15 +224,15 @@ async fn collect_lines(
 }
 
 /// A server's JSON lines as events, and a problem for each line that is not one.
-pub fn parse_events(lines: &[String]) -> (Vec<ServerEvent>, Vec<String>) {
+pub fn parse_events(lines: &[String]) -> (Vec<ServerEvent>, Vec<Problem>) {
     let mut events = Vec::new();
     let mut problems = Vec::new();
     for line in lines {
         match serde_json::from_str::<ServerEvent>(line) {
             Ok(event) => events.push(event),
-            Err(err) => {
-                problems.push(format!("server printed a line that is not a JSON event ({err}): {line:?}"))
-            }
+            Err(err) => problems.push(Problem::server(format!(
+                "server printed a line that is not a JSON event ({err}): {line:?}"
+            ))),
         }
     }
     (events, problems)

@@ -3,6 +3,7 @@
 
 use super::trial::{Trial, expect_client_error};
 use crate::cases::BUSY_LIMIT;
+use crate::results::Problem;
 use crate::runner::server::{ServerStdout, parse_events};
 use crate::runner::timeouts::SERVER_SETTLE_TIMEOUT;
 use interop_wire::addr_string;
@@ -10,29 +11,29 @@ use interop_wire::json::ServerEvent;
 
 /// Busy: start the server with its connection limit, hold that many connections (accepted:
 /// the server said `connected` for each), then the client must be turned away.
-pub async fn run(t: &mut Trial<'_>) -> Vec<String> {
+pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
     let (cell, path) = (t.cell, t.path);
     let mut server = match t.start_server(0, ServerStdout::Read).await {
         Ok(server) => server,
         Err(problem) => return vec![problem],
     };
-    let Some(port) = server.port else { return vec!["busy needs a TCP server".into()] };
+    let Some(port) = server.port else { return vec![Problem::harness("busy needs a TCP server")] };
     let mut held = Vec::new();
     for _ in 0..BUSY_LIMIT {
         match tokio::net::TcpStream::connect((cell.case.host, port)).await {
             Ok(stream) => held.push(stream),
             Err(err) => {
                 server.kill().await;
-                return vec![format!("harness: cannot connect to the server: {err}")];
+                return vec![Problem::harness(format!("harness: cannot connect to the server: {err}"))];
             }
         }
     }
     let peers: Vec<String> = held.iter().filter_map(|s| s.local_addr().ok()).map(addr_string).collect();
     let mut problems = Vec::new();
     if !server.wait_connected(&peers, SERVER_SETTLE_TIMEOUT).await {
-        problems.push(format!(
+        problems.push(Problem::server(format!(
             "the server did not log `connected` for the {BUSY_LIMIT} held connections within {SERVER_SETTLE_TIMEOUT:?}"
-        ));
+        )));
     }
     let out = t.run_client((port, path)).await;
     // Give the slots back; the server must finish both connections and stop cleanly.
@@ -51,13 +52,16 @@ pub async fn run(t: &mut Trial<'_>) -> Vec<String> {
     if let Some(ServerEvent::Message { len, .. }) =
         events.iter().find(|e| matches!(e, ServerEvent::Message { .. }))
     {
-        problems.push(format!("the server logged a message ({len} bytes) although it was full"));
+        problems
+            .push(Problem::server(format!("the server logged a message ({len} bytes) although it was full")));
     }
     if !events
         .iter()
         .any(|e| matches!(e, ServerEvent::Error { conn: None, error, .. } if error.starts_with("busy")))
     {
-        problems.push("the server logged no `busy` error event for the connection it turned away".into());
+        problems.push(Problem::server(
+            "the server logged no `busy` error event for the connection it turned away",
+        ));
     }
     problems
 }

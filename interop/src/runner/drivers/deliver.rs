@@ -8,7 +8,7 @@ use crate::cases::CaseKind;
 use crate::check::check_delivery;
 use crate::process::{Output, run_to_end};
 use crate::relay::{self, Recorded, Relay};
-use crate::results::{Exit, ProcessLog};
+use crate::results::{Exit, Problem, ProcessLog};
 use crate::runner::logs::process_log;
 use crate::runner::server::{ServerStdout, parse_events};
 use crate::runner::timeouts::{HELD_CONNECTION_GRACE, SERVER_SETTLE_TIMEOUT};
@@ -18,14 +18,14 @@ use interop_wire::{Mode, Transport, addr_string};
 use std::collections::HashMap;
 
 /// Delivers to a server started on any port, through the relay when `t.record` says so.
-pub async fn run(t: &mut Trial<'_>) -> Vec<String> {
+pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
     let record = t.record;
     to(t, record, None).await
 }
 
 /// Starts the server (on `fixed_port` if given), runs every client process at once, stops the
 /// server and checks what it logged against what the clients report.
-pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec<String> {
+pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec<Problem> {
     let (cell, path, client_timeout) = (t.cell, t.path, t.client_timeout);
     if cell.case.stale_socket {
         // A socket file nobody listens on, as a crashed earlier run leaves behind.
@@ -49,7 +49,7 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
             Ok(relay) => Some(relay),
             Err(err) => {
                 server.kill().await;
-                return vec![format!("harness: cannot start the recording relay: {err}")];
+                return vec![Problem::harness(format!("harness: cannot start the recording relay: {err}"))];
             }
         },
         _ => None,
@@ -80,8 +80,10 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
                 t.attempt.clients.push(process_log(&spec, &output));
                 outputs.push(output);
             }
-            Ok((spec, Err(err))) => problems.push(format!("cannot start client `{}`: {err}", spec.shell())),
-            Err(err) => problems.push(format!("harness: client task failed: {err}")),
+            Ok((spec, Err(err))) => {
+                problems.push(Problem::harness(format!("cannot start client `{}`: {err}", spec.shell())))
+            }
+            Err(err) => problems.push(Problem::harness(format!("harness: client task failed: {err}"))),
         }
     }
     // The clients have exited, but the server may not be done with their connections (it may
@@ -124,7 +126,9 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
                 out.map_or_else(Vec::new, |out| expect_client_error(out, 2, "(usage)", Some(needle))),
             );
             if events.iter().any(|e| matches!(e, ServerEvent::Message { .. })) {
-                problems.push("the server logged a message, but the client should have sent nothing".into());
+                problems.push(Problem::server(
+                    "the server logged a message, but the client should have sent nothing",
+                ));
             }
         }
         CaseKind::Broken { code, .. } => {
@@ -132,18 +136,18 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
             problems.extend(out.map_or_else(Vec::new, |out| match code {
                 Some(code) => expect_client_error(out, *code, "", None),
                 None if out.success() => {
-                    vec!["the client reported success through a broken connection".into()]
+                    vec![Problem::client("the client reported success through a broken connection")]
                 }
                 None => expect_client_error(out, out.code().unwrap_or(-1), "", None),
             }));
             // What was cut must not be logged, not even in part; errors are what it should cause.
-            problems.retain(|p| !p.starts_with("server reported an error"));
+            problems.retain(|p| !p.detail.starts_with("server reported an error"));
             if let Some(ServerEvent::Message { len, .. }) =
                 events.iter().find(|e| matches!(e, ServerEvent::Message { .. }))
             {
-                problems.push(format!(
+                problems.push(Problem::server(format!(
                     "the server logged a message ({len} bytes) from a connection the fault cut"
-                ));
+                )));
             }
         }
         _ => {

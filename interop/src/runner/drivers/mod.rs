@@ -18,7 +18,7 @@ pub mod trial;
 
 use crate::cases::CaseKind;
 use crate::plan::Cell;
-use crate::results::{Attempt, millis};
+use crate::results::{Attempt, Problem, millis};
 use crate::runner::prepare::Prepared;
 use crate::runner::unix_path::UnixPath;
 use interop_wire::Transport;
@@ -40,6 +40,7 @@ pub async fn attempt(prepared: &Prepared, cell: &Cell, record: bool, client_time
         attempt: Attempt {
             passed: false,
             reason: None,
+            problems: Vec::new(),
             duration_ms: 0,
             server: None,
             clients: Vec::new(),
@@ -47,18 +48,20 @@ pub async fn attempt(prepared: &Prepared, cell: &Cell, record: bool, client_time
         },
     };
     let problems = match prepared.blocked(cell) {
-        Some(why) => vec![why.to_string()],
+        Some(why) => vec![Problem::setup(why)],
         None => drive(&mut trial).await,
     };
     let mut attempt = trial.attempt;
     attempt.passed = problems.is_empty();
-    attempt.reason = (!problems.is_empty()).then(|| problems.join("\n"));
+    let details: Vec<&str> = problems.iter().map(|p| p.detail.as_str()).collect();
+    attempt.reason = (!problems.is_empty()).then(|| details.join("\n"));
+    attempt.problems = problems;
     attempt.duration_ms = millis(started.elapsed());
     attempt
 }
 
 /// Runs the driver of the case's kind.
-async fn drive(t: &mut Trial<'_>) -> Vec<String> {
+async fn drive(t: &mut Trial<'_>) -> Vec<Problem> {
     match &t.cell.case.kind {
         CaseKind::Refused => refused::run(t).await,
         CaseKind::Silent { timeout_ms } => silent::run(t, *timeout_ms).await,

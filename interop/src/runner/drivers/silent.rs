@@ -3,15 +3,16 @@
 
 use super::trial::{Trial, expect_client_error};
 use crate::cases::SILENT_MARGIN_MS;
+use crate::results::Problem;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Read timeout: the harness accepts connections itself and never answers.
-pub async fn run(t: &mut Trial<'_>, timeout_ms: u64) -> Vec<String> {
+pub async fn run(t: &mut Trial<'_>, timeout_ms: u64) -> Vec<Problem> {
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
         Ok(listener) => listener,
-        Err(err) => return vec![format!("harness: cannot listen: {err}")],
+        Err(err) => return vec![Problem::harness(format!("harness: cannot listen: {err}"))],
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     // Accept and hold every connection, reading nothing, replying nothing. The client's clock
@@ -36,11 +37,11 @@ pub async fn run(t: &mut Trial<'_>, timeout_ms: u64) -> Vec<String> {
     let limit = Duration::from_millis(timeout_ms + SILENT_MARGIN_MS);
     let waited = connected_rx.borrow().map_or(out.duration, |at| gave_up.saturating_duration_since(at));
     if waited > limit {
-        problems.push(format!(
+        problems.push(Problem::client(format!(
             "waited {} ms after connecting before giving up, more than its --timeout-ms \
              {timeout_ms} plus {SILENT_MARGIN_MS} ms",
             waited.as_millis()
-        ));
+        )));
     }
     problems
 }

@@ -3,7 +3,7 @@
 
 use crate::plan::Cell;
 use crate::process::{Output, run_to_end};
-use crate::results::Attempt;
+use crate::results::{Attempt, Problem};
 use crate::runner::logs::process_log;
 use crate::runner::prepare::Prepared;
 use crate::runner::server::{Server, ServerStdout};
@@ -28,40 +28,44 @@ pub struct Trial<'a> {
 
 impl Trial<'_> {
     /// Starts the cell's server on `port` (0: any) or the attempt's path.
-    pub async fn start_server(&self, port: u16, stdout: ServerStdout) -> Result<Server, String> {
+    pub async fn start_server(&self, port: u16, stdout: ServerStdout) -> Result<Server, Problem> {
         Server::start(self.prepared.server_command(self.cell, port, self.path), stdout).await
     }
 
     /// Runs the cell's single client process against `at`, recording it in the attempt.
-    pub async fn run_client(&mut self, at: (u16, &Path)) -> Result<Output, String> {
+    pub async fn run_client(&mut self, at: (u16, &Path)) -> Result<Output, Problem> {
         let cell = self.cell;
         let payloads = cell.case.kind.processes().into_iter().next().unwrap_or_default();
         let spec =
             self.prepared.client_command(cell, at, 0, &payloads, self.prepared.client_timeout_ms(cell));
         let out = run_to_end(&spec, self.client_timeout)
             .await
-            .map_err(|err| format!("cannot start client `{}`: {err}", spec.shell()))?;
+            .map_err(|err| Problem::harness(format!("cannot start client `{}`: {err}", spec.shell())))?;
         self.attempt.clients.push(process_log(&spec, &out));
         Ok(out)
     }
 }
 
 /// The problems with a client that should have failed with `code` and one `error:` line.
-pub fn expect_client_error(out: &Output, code: i32, meaning: &str, needle: Option<&str>) -> Vec<String> {
+pub fn expect_client_error(out: &Output, code: i32, meaning: &str, needle: Option<&str>) -> Vec<Problem> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let mut problems = Vec::new();
     if out.code() != Some(code) {
         let last = stderr.lines().last().unwrap_or("");
-        problems.push(format!("expected exit code {code} {meaning}, got {}: {last}", out.status_text()));
+        problems.push(Problem::client(format!(
+            "expected exit code {code} {meaning}, got {}: {last}",
+            out.status_text()
+        )));
     }
     if !out.stdout.is_empty() {
-        problems.push(format!("printed on stdout: {:?}", String::from_utf8_lossy(&out.stdout)));
+        problems
+            .push(Problem::client(format!("printed on stdout: {:?}", String::from_utf8_lossy(&out.stdout))));
     }
     match stderr.lines().find(|l| l.starts_with("error: ")) {
-        None => problems.push(format!("no `error: ` line on stderr: {stderr:?}")),
+        None => problems.push(Problem::client(format!("no `error: ` line on stderr: {stderr:?}"))),
         Some(line) => {
             if let Some(needle) = needle.filter(|n| !line.contains(*n)) {
-                problems.push(format!("the error line does not mention {needle:?}: {line}"));
+                problems.push(Problem::client(format!("the error line does not mention {needle:?}: {line}")));
             }
         }
     }
