@@ -2,8 +2,9 @@
 //! half-close, §11) over TCP or Unix sockets, and UDP datagrams (§10.3); every step under the
 //! `--timeout-ms` limit, every failure classified into an exit code (§7).
 
-use crate::cli::{Args, Format};
+use crate::cli::Args;
 use crate::exit::{ClientError, ExitKind};
+use interop_wire::cli::Format;
 use interop_wire::frame::{FrameError, encode, read_frame, write_frame};
 use interop_wire::json::{AckCheck, ClientReport};
 use interop_wire::reply::{MAX_REPLY_BYTES, Reply};

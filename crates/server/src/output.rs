@@ -5,9 +5,9 @@
 //! `Hello: <peer>` is held back until its first message (or its end) and printed together with it,
 //! so that in raw mode every `Hello` line is directly followed by that peer's message.
 
-use crate::cli::Format;
 use crate::event::Event;
 use crate::log::Sink;
+use interop_wire::cli::Format;
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
 use std::collections::HashSet;
 use std::io::{self, Write};

@@ -9,7 +9,10 @@
 //! - [`display`]: how a message is printed (text, or a summary line with an escaped preview).
 //! - [`json`]: the JSON lines the server (events) and the clients (delivery reports) print.
 //! - [`Mode`]: raw (one message per connection, ended by EOF) or framed.
+//! - `cli` (with the `clap` feature): what the command lines of the server and the client share.
 
+#[cfg(feature = "clap")]
+pub mod cli;
 pub mod digest;
 pub mod display;
 pub mod frame;
