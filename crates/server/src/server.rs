@@ -548,7 +548,8 @@ pub async fn run_udp(
                 Ok(received) => received,
                 Err(err) => {
                     // ICMP errors from earlier sends surface here (e.g. a client that left).
-                    log.emit(ServerEvent::Error { conn: None, peer: None, error: format!("receive failed: {err}") }).await;
+                    let error = format!("receive failed: {err}");
+                    log.emit(ServerEvent::Error { conn: None, peer: None, error }).await;
                     continue;
                 }
             },
