@@ -1,6 +1,7 @@
 //! The client command line, the same in every language (PROTOCOL.md §6).
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use interop_wire::cli::{Format, unix_path};
 use interop_wire::{DEFAULT_MESSAGE, DEFAULT_PORT, Mode, Transport};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -22,7 +23,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Mode::Raw)]
     pub mode: Mode,
     /// text: each message as the server prints it. json: one delivery report per line.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value_t = Format::Text, value_parser = Format::parser(
+        "Each delivered message, printed as in PROTOCOL.md §4",
+        "One JSON delivery report per line (PROTOCOL.md §8.2)",
+    ))]
     pub format: Format,
     /// Limit for connecting and for each read or write, in milliseconds.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
@@ -45,22 +49,6 @@ pub struct Args {
     /// Messages to send, each as its own message (default: "Hello SocketServer!!!").
     #[arg(value_name = "MESSAGE")]
     pub messages: Vec<OsString>,
-}
-
-/// A `--path` value: at most 107 bytes, so that it fits a Unix socket address.
-fn unix_path(value: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(value);
-    interop_wire::check_unix_path(&path)?;
-    Ok(path)
-}
-
-/// Output format of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Each delivered message, printed as in PROTOCOL.md §4.
-    Text,
-    /// One JSON delivery report per line (PROTOCOL.md §8.2).
-    Json,
 }
 
 impl Args {

@@ -2,9 +2,10 @@
 //! half-close, §11) over TCP or Unix sockets, and UDP datagrams (§10.3); every step under the
 //! `--timeout-ms` limit, every failure classified into an exit code (§7).
 
-use crate::cli::{Args, Format};
+use crate::cli::Args;
 use crate::exit::{ClientError, ExitKind};
-use interop_wire::frame::{FrameError, header, read_frame, write_frame};
+use interop_wire::cli::Format;
+use interop_wire::frame::{FrameError, encode, read_frame, write_frame};
 use interop_wire::json::{AckCheck, ClientReport};
 use interop_wire::reply::{MAX_REPLY_BYTES, Reply};
 use interop_wire::{MAX_UDP_PAYLOAD, MessageView, Mode, Transport, addr_string, pid_string};
@@ -179,8 +180,12 @@ impl<W: Write> Session<'_, W> {
         if pipelined {
             let mut batch = Vec::new();
             for payload in payloads {
-                batch.extend_from_slice(&frame_header(payload)?);
-                batch.extend_from_slice(payload);
+                encode(payload, &mut batch).map_err(|err| {
+                    ClientError::new(
+                        ExitKind::Usage,
+                        format!("a message of {} bytes does not fit a frame", err.len),
+                    )
+                })?;
             }
             let written = async {
                 stream.write_all(&batch).await?;
@@ -329,15 +334,6 @@ async fn drain(stream: &mut Box<dyn Stream>) -> io::Result<()> {
     let mut sink = [0u8; 1024];
     while stream.read(&mut sink).await? > 0 {}
     Ok(())
-}
-
-fn frame_header(payload: &[u8]) -> Result<[u8; 4], ClientError> {
-    header(payload.len()).ok_or_else(|| {
-        ClientError::new(
-            ExitKind::Usage,
-            format!("a message of {} bytes does not fit a frame", payload.len()),
-        )
-    })
 }
 
 /// After a failed write the server may have rejected a frame with an ERR reply and closed: that

@@ -1,7 +1,8 @@
 //! The `interop-server` command line (PROTOCOL.md §5).
 
 use crate::server::Config;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use interop_wire::cli::{Format, unix_path};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, Mode, Transport};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,7 +23,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Mode::Raw)]
     pub mode: Mode,
     /// text: the tutorial's `Hello: <peer>` and message. json: one event object per line.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value_t = Format::Text, value_parser = Format::parser(
+        "`Hello: <peer>` and the message, as the tutorial prints them",
+        "One JSON event per line (PROTOCOL.md §8.1)",
+    ))]
     pub format: Format,
     /// Largest message accepted, in bytes; checked before anything is allocated.
     #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
@@ -39,22 +43,6 @@ pub struct Args {
     /// Close a connection that is silent (raw) or does not complete a frame (framed) for this long.
     #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: u64,
-}
-
-/// A `--path` value: at most 107 bytes, so that it fits a Unix socket address.
-fn unix_path(value: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(value);
-    interop_wire::check_unix_path(&path)?;
-    Ok(path)
-}
-
-/// Output format of the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// `Hello: <peer>` and the message, as the tutorial prints them.
-    Text,
-    /// One JSON event per line (PROTOCOL.md §8.1).
-    Json,
 }
 
 impl Args {

@@ -1,7 +1,8 @@
 //! The interop server as a library; `src/bin/interop-server.rs` only parses arguments and calls it.
 //!
 //! - [`server`]: the accept loop and the per-connection protocol ([`server::run`]); it reports
-//!   everything that happens as [`Event`]s to the [`log`] and prints nothing.
+//!   everything that happens to the [`log`] as the events of PROTOCOL.md §8.1
+//!   ([`ServerEvent`](interop_wire::json::ServerEvent)s), and prints nothing.
 //! - [`log`]: carries events, in order, to the one writer, and tells a connection when its
 //!   message's record is written, so that it may acknowledge it.
 //! - [`output`]: turns events into the text (tutorial) or JSON lines on stdout, one whole record
@@ -9,10 +10,8 @@
 //! - [`cli`]: the command line.
 
 pub mod cli;
-pub mod event;
 pub mod log;
 pub mod output;
 pub mod server;
 
-pub use event::Event;
 pub use server::{Config, ServeError, run};

@@ -9,7 +9,8 @@
 //! Once a write fails, the log is broken for good: [`Log::failed`] completes, every later
 //! [`Log::record`] fails at once, and the writer drops whatever else arrives.
 
-use crate::event::Event;
+use interop_wire::MessageView;
+use interop_wire::json::ServerEvent;
 use std::io;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -43,14 +44,18 @@ pub struct Log {
 #[derive(Debug)]
 pub struct Entry {
     /// What to write.
-    pub event: Event,
+    pub event: ServerEvent,
+    /// For a `message` event without `text` (binary, or too long to print), the view its
+    /// text-format summary line is printed from: the summary previews the first bytes, which the
+    /// event does not keep.
+    pub view: Option<MessageView>,
     written: Option<oneshot::Sender<()>>,
 }
 
 impl Entry {
     /// Tells the sender its record is written and flushed, and returns the event. (Dropping an
     /// entry instead tells it that it is not.)
-    pub fn written(self) -> Event {
+    pub fn written(self) -> ServerEvent {
         if let Some(written) = self.written {
             let _ = written.send(());
         }
@@ -60,8 +65,8 @@ impl Entry {
 
 /// Where the writer puts events: the printer, or a test's own.
 pub trait Sink {
-    /// Writes one event's record (buffered, perhaps).
-    fn write(&mut self, event: &Event) -> io::Result<()>;
+    /// Writes one event's record (buffered, perhaps); `view` as in [`Entry::view`].
+    fn write(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()>;
     /// Pushes everything written so far out.
     fn flush(&mut self) -> io::Result<()>;
 }
@@ -82,18 +87,37 @@ pub fn channel() -> (Log, Entries) {
 
 impl Log {
     /// Queues `event` for writing, without waiting for it to be written.
-    pub async fn emit(&self, event: Event) {
+    pub async fn emit(&self, event: ServerEvent) {
         // Nobody waits for this record; once the log is broken it is dropped like any other.
-        let _ = self.entries.send(Entry { event, written: None }).await;
+        let _ = self.entries.send(Entry { event, view: None, written: None }).await;
     }
 
     /// Writes `event` and waits until it is written and flushed: after `Ok`, it is in the log.
-    pub async fn record(&self, event: Event) -> Result<(), OutputError> {
+    /// (A message goes through [`record_message`](Self::record_message).)
+    pub async fn record(&self, event: ServerEvent) -> Result<(), OutputError> {
+        self.send_and_wait(event, None).await
+    }
+
+    /// Writes the `message` event of message `seq` of connection `conn` from `peer`, as
+    /// [`record`](Self::record) does, keeping `view` if its text-format line needs it
+    /// ([`Entry::view`]).
+    pub async fn record_message(
+        &self,
+        conn: u64,
+        peer: String,
+        seq: u64,
+        view: MessageView,
+    ) -> Result<(), OutputError> {
+        let event = ServerEvent::message(conn, peer, seq, &view);
+        self.send_and_wait(event, view.text.is_none().then_some(view)).await
+    }
+
+    async fn send_and_wait(&self, event: ServerEvent, view: Option<MessageView>) -> Result<(), OutputError> {
         if let Some(failure) = self.failure() {
             return Err(failure);
         }
         let (written, done) = oneshot::channel();
-        if self.entries.send(Entry { event, written: Some(written) }).await.is_err() {
+        if self.entries.send(Entry { event, view, written: Some(written) }).await.is_err() {
             return Err(self.failure().unwrap_or_else(stopped));
         }
         // The writer records its failure before it drops the entries it could not write.
@@ -144,8 +168,10 @@ impl Entries {
                     Err(_) => break,
                 }
             }
-            let written =
-                batch.iter().try_for_each(|entry| sink.write(&entry.event)).and_then(|()| sink.flush());
+            let written = batch
+                .iter()
+                .try_for_each(|entry| sink.write(&entry.event, entry.view.as_ref()))
+                .and_then(|()| sink.flush());
             if let Err(err) = written {
                 let failure = OutputError::new(err);
                 self.failure.send_replace(Some(failure.clone()));
@@ -166,8 +192,8 @@ impl Entries {
 mod tests {
     use super::*;
 
-    fn event(n: u64) -> Event {
-        Event::Closed { conn: n, peer: "p".into(), messages: 0 }
+    fn event(n: u64) -> ServerEvent {
+        ServerEvent::Closed { conn: n, peer: "p".into(), messages: 0 }
     }
 
     /// Writes succeed until `fail_after` records, then fail.
@@ -177,11 +203,11 @@ mod tests {
     }
 
     impl Sink for Counted {
-        fn write(&mut self, event: &Event) -> io::Result<()> {
+        fn write(&mut self, event: &ServerEvent, _: Option<&MessageView>) -> io::Result<()> {
             if self.conns.len() == self.fail_after {
                 return Err(io::Error::from_raw_os_error(28));
             }
-            if let Event::Closed { conn, .. } = event {
+            if let ServerEvent::Closed { conn, .. } = event {
                 self.conns.push(*conn);
             }
             Ok(())

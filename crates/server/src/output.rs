@@ -5,9 +5,9 @@
 //! `Hello: <peer>` is held back until its first message (or its end) and printed together with it,
 //! so that in raw mode every `Hello` line is directly followed by that peer's message.
 
-use crate::cli::Format;
-use crate::event::Event;
 use crate::log::Sink;
+use interop_wire::MessageView;
+use interop_wire::cli::Format;
 use interop_wire::json::{LISTENING_PREFIX, ServerEvent};
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -37,16 +37,19 @@ impl<O: Write, E: Write> Printer<O, E> {
     }
 
     /// Prints one event and flushes.
-    pub fn print(&mut self, event: &Event) -> io::Result<()> {
-        self.write(event)?;
+    pub fn print(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()> {
+        self.write(event, view)?;
         self.out.flush()
     }
 
     /// Writes one event's record whole, without flushing. Only a failure to write the record
     /// (stdout) is an error; one of stderr's lines that cannot be written is lost.
-    pub fn write(&mut self, event: &Event) -> io::Result<()> {
+    ///
+    /// A `message` event's text line is its `text`, or else the summary line of its `view`
+    /// ([`Entry::view`](crate::log::Entry::view)): as [`MessageView::line`] prints it, either way.
+    pub fn write(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()> {
         let mut record = String::new();
-        if let Event::Listening { addr, .. } = event {
+        if let ServerEvent::Listening { addr, .. } = event {
             // The first line, identical in both formats: harnesses read the port from it.
             record.push_str(LISTENING_PREFIX);
             record.push_str(addr);
@@ -54,36 +57,41 @@ impl<O: Write, E: Write> Printer<O, E> {
         }
         match self.format {
             Format::Json => {
-                let line = serde_json::to_string(&ServerEvent::from(event)).map_err(io::Error::other)?;
+                let line = serde_json::to_string(event).map_err(io::Error::other)?;
                 record.push_str(&line);
                 record.push('\n');
             }
-            Format::Text => self.text_record(event, &mut record),
+            Format::Text => self.text_record(event, view, &mut record),
         }
         self.out.write_all(record.as_bytes())
     }
 
-    fn text_record(&mut self, event: &Event, record: &mut String) {
+    fn text_record(&mut self, event: &ServerEvent, view: Option<&MessageView>, record: &mut String) {
         match event {
-            Event::Listening { .. } => {}
-            Event::Connected { conn, .. } => {
+            ServerEvent::Listening { .. } => {}
+            ServerEvent::Connected { conn, .. } => {
                 self.hello_pending.insert(*conn);
             }
-            Event::Message { conn, peer, view, .. } => {
+            ServerEvent::Message { conn, peer, text, .. } => {
                 if self.hello_each_message {
                     self.hello_pending.insert(*conn);
                 }
                 self.hello(*conn, peer, record);
-                record.push_str(&view.line());
+                match (text, view) {
+                    (Some(text), _) => record.push_str(text),
+                    (None, Some(view)) => record.push_str(&view.line()),
+                    // Only a message recorded without its view: nothing to summarise.
+                    (None, None) => {}
+                }
                 record.push('\n');
             }
-            Event::Closed { conn, peer, .. } => self.hello(*conn, peer, record),
-            Event::Error { conn, error } => {
-                let line = match conn {
-                    Some((conn, peer)) => {
-                        self.hello(*conn, peer, record);
-                        format!("error: {peer}: {error}\n")
-                    }
+            ServerEvent::Closed { conn, peer, .. } => self.hello(*conn, peer, record),
+            ServerEvent::Error { conn, peer, error } => {
+                if let (Some(conn), Some(peer)) = (conn, peer) {
+                    self.hello(*conn, peer, record);
+                }
+                let line = match peer {
+                    Some(peer) => format!("error: {peer}: {error}\n"),
                     None => format!("error: {error}\n"),
                 };
                 // stderr is not the log: a line that cannot be written there is lost, no more.
@@ -103,8 +111,8 @@ impl<O: Write, E: Write> Printer<O, E> {
 }
 
 impl<O: Write, E: Write> Sink for Printer<O, E> {
-    fn write(&mut self, event: &Event) -> io::Result<()> {
-        Printer::write(self, event)
+    fn write(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()> {
+        Printer::write(self, event, view)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -115,28 +123,33 @@ impl<O: Write, E: Write> Sink for Printer<O, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use interop_wire::{MessageView, Mode};
+    use interop_wire::Mode;
 
-    fn events() -> Vec<Event> {
+    /// Events, each with its view if it is a message.
+    fn events() -> Vec<(ServerEvent, Option<MessageView>)> {
         let peer = |port| format!("127.0.0.1:{port}");
+        let message = |conn, port, bytes: &[u8]| {
+            let view = MessageView::of(bytes);
+            (ServerEvent::message(conn, peer(port), 1, &view), view.text.is_none().then_some(view))
+        };
         vec![
-            Event::Listening { addr: peer(8099), mode: Mode::Raw },
-            Event::Connected { conn: 1, peer: peer(1001), local: peer(8099) },
-            Event::Connected { conn: 2, peer: peer(1002), local: peer(8099) },
-            Event::Message { conn: 2, peer: peer(1002), seq: 1, view: MessageView::of(b"second") },
-            Event::Message { conn: 1, peer: peer(1001), seq: 1, view: MessageView::of(b"first\nline") },
-            Event::Closed { conn: 1, peer: peer(1001), messages: 1 },
-            Event::Closed { conn: 2, peer: peer(1002), messages: 1 },
-            Event::Connected { conn: 3, peer: peer(1003), local: peer(8099) },
-            Event::Error { conn: Some((3, peer(1003))), error: "truncated".into() },
+            (ServerEvent::Listening { addr: peer(8099), mode: Mode::Raw }, None),
+            (ServerEvent::Connected { conn: 1, peer: peer(1001), local: peer(8099) }, None),
+            (ServerEvent::Connected { conn: 2, peer: peer(1002), local: peer(8099) }, None),
+            message(2, 1002, b"second"),
+            message(1, 1001, b"first\nline"),
+            (ServerEvent::Closed { conn: 1, peer: peer(1001), messages: 1 }, None),
+            (ServerEvent::Closed { conn: 2, peer: peer(1002), messages: 1 }, None),
+            (ServerEvent::Connected { conn: 3, peer: peer(1003), local: peer(8099) }, None),
+            (ServerEvent::Error { conn: Some(3), peer: Some(peer(1003)), error: "truncated".into() }, None),
         ]
     }
 
     fn print_all(format: Format) -> (String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut printer = Printer::new(format, &mut out, &mut err);
-        for event in events() {
-            printer.print(&event).unwrap();
+        for (event, view) in events() {
+            printer.print(&event, view.as_ref()).unwrap();
         }
         (String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
     }
@@ -152,6 +165,17 @@ mod tests {
              Hello: 127.0.0.1:1003\n"
         );
         assert_eq!(err, "error: 127.0.0.1:1003: truncated\n");
+    }
+
+    #[test]
+    fn text_summarises_a_message_that_is_not_printed_as_itself() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut printer = Printer::new(Format::Text, &mut out, &mut err).hello_each_message();
+        let binary = MessageView::of(b"\xffbinary");
+        let event = ServerEvent::message(1, "pid:7".into(), 1, &binary);
+        printer.print(&event, Some(&binary)).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), format!("Hello: pid:7\n{}\n", binary.line()));
+        assert!(binary.line().starts_with("[binary message: 7 bytes, sha256 "), "{}", binary.line());
     }
 
     #[test]

@@ -16,9 +16,9 @@
 //!   framed connections get `ERR output`, raw ones a reset, and `run` returns the failure.
 //! - On shutdown, connections still open after the grace period are cut, each with its `Error`.
 
-use crate::event::Event;
 use crate::log::{Log, OutputError};
 use interop_wire::frame::{FrameError, read_frame, write_frame};
+use interop_wire::json::ServerEvent;
 use interop_wire::reply::{ERR_BUSY, ERR_OUTPUT, ERR_TOO_LARGE, Reply};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, MAX_UDP_PAYLOAD, MessageView, Mode, addr_string, pid_string};
 use std::collections::HashMap;
@@ -189,7 +189,7 @@ pub async fn run<A: Acceptor>(
 ) -> Result<(), ServeError> {
     // Written and flushed before anything is accepted: a stdout that cannot be written stops the
     // server before it serves anyone.
-    log.record(Event::Listening { addr: listener.local()?, mode: config.mode }).await?;
+    log.record(ServerEvent::Listening { addr: listener.local()?, mode: config.mode }).await?;
     let config = Arc::new(config);
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let reserve = Arc::new(Semaphore::new(TURNED_AWAY_RESERVE));
@@ -238,7 +238,12 @@ pub async fn run<A: Acceptor>(
             }
             Err(err) => {
                 // Out of file descriptors and the like: say so, then back off rather than spin.
-                log.emit(Event::Error { conn: None, error: format!("accept failed: {err}") }).await;
+                log.emit(ServerEvent::Error {
+                    conn: None,
+                    peer: None,
+                    error: format!("accept failed: {err}"),
+                })
+                .await;
                 tokio::select! {
                     biased;
                     failure = log.failed() => break Some(failure),
@@ -278,7 +283,7 @@ pub async fn run<A: Acceptor>(
             "shutdown: closed {open} connection(s) still open after {} ms",
             config.shutdown_grace.as_millis()
         );
-        log.emit(Event::Error { conn: None, error }).await;
+        log.emit(ServerEvent::Error { conn: None, peer: None, error }).await;
     }
     busy.flush(&log).await;
     Ok(())
@@ -321,7 +326,7 @@ impl BusyReport {
                 "busy: turned away {} connection(s) over --max-connections {}",
                 self.unreported, self.max_connections
             );
-            log.emit(Event::Error { conn: None, error }).await;
+            log.emit(ServerEvent::Error { conn: None, peer: None, error }).await;
             self.unreported = 0;
             self.last = Some(Instant::now());
         }
@@ -384,14 +389,14 @@ impl Connection {
     /// Runs the connection to its end and logs how it ended.
     async fn serve<S: Connected>(mut self, mut stream: S, local: String) {
         let (conn, peer) = (self.id, self.peer.clone());
-        self.log.emit(Event::Connected { conn, peer: peer.clone(), local }).await;
+        self.log.emit(ServerEvent::Connected { conn, peer: peer.clone(), local }).await;
         let served = match self.config.mode {
             Mode::Raw => self.serve_raw(&mut stream).await,
             Mode::Framed => self.serve_framed(&mut stream).await,
         };
         let event = match served {
-            Ok(messages) => Event::Closed { conn, peer, messages },
-            Err(Failed::Error(error)) => Event::Error { conn: Some((conn, peer)), error },
+            Ok(messages) => ServerEvent::Closed { conn, peer, messages },
+            Err(Failed::Error(error)) => ServerEvent::Error { conn: Some(conn), peer: Some(peer), error },
             Err(Failed::Output) => return,
         };
         self.log.emit(event).await;
@@ -459,7 +464,7 @@ impl Connection {
         }
         let view = MessageView::of(&message);
         let (conn, peer) = (self.id, self.peer.clone());
-        if let Err(failure) = self.log.record(Event::Message { conn, peer, seq: 1, view }).await {
+        if let Err(failure) = self.log.record_message(conn, peer, 1, view).await {
             self.refuse_output(stream, &failure).await;
             return Err(Failed::Output);
         }
@@ -493,7 +498,7 @@ impl Connection {
             let view = MessageView::of(&payload);
             let ack = Reply::Ack { seq, digest: view.digest };
             let (conn, peer) = (self.id, self.peer.clone());
-            if let Err(failure) = self.log.record(Event::Message { conn, peer, seq, view }).await {
+            if let Err(failure) = self.log.record_message(conn, peer, seq, view).await {
                 self.refuse_output(stream, &failure).await;
                 return Err(Failed::Output);
             }
@@ -526,7 +531,7 @@ pub async fn run_udp(
     shutdown: impl Future,
 ) -> Result<(), ServeError> {
     let local = addr_string(socket.local_addr()?);
-    log.record(Event::Listening { addr: local.clone(), mode: config.mode }).await?;
+    log.record(ServerEvent::Listening { addr: local.clone(), mode: config.mode }).await?;
     // One byte more than the largest datagram: a full buffer means the kernel truncated it.
     let mut buf = vec![0u8; MAX_UDP_PAYLOAD + 1];
     // Per peer: its connection number and how many datagrams it sent. Bounded: when a flood of
@@ -543,7 +548,8 @@ pub async fn run_udp(
                 Ok(received) => received,
                 Err(err) => {
                     // ICMP errors from earlier sends surface here (e.g. a client that left).
-                    log.emit(Event::Error { conn: None, error: format!("receive failed: {err}") }).await;
+                    let error = format!("receive failed: {err}");
+                    log.emit(ServerEvent::Error { conn: None, peer: None, error }).await;
                     continue;
                 }
             },
@@ -561,22 +567,22 @@ pub async fn run_udp(
                 let conn = next_conn;
                 next_conn += 1;
                 peers.insert(from, (conn, 1));
-                log.emit(Event::Connected { conn, peer: peer.clone(), local: local.clone() }).await;
+                log.emit(ServerEvent::Connected { conn, peer: peer.clone(), local: local.clone() }).await;
                 (conn, 1)
             }
         };
         if n > MAX_UDP_PAYLOAD {
             let error = format!("datagram {seq} truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged");
-            log.emit(Event::Error { conn: Some((conn, peer)), error }).await;
+            log.emit(ServerEvent::Error { conn: Some(conn), peer: Some(peer), error }).await;
             continue;
         }
         let view = MessageView::of(&buf[..n]);
         let ack = Reply::Ack { seq, digest: view.digest };
         // Logged, then acknowledged; a datagram the log could not take is never acknowledged.
-        log.record(Event::Message { conn, peer: peer.clone(), seq, view }).await?;
+        log.record_message(conn, peer.clone(), seq, view).await?;
         if let Err(err) = socket.send_to(ack.to_string().as_bytes(), from).await {
             let error = format!("sending ack {seq}: {err}");
-            log.emit(Event::Error { conn: Some((conn, peer)), error }).await;
+            log.emit(ServerEvent::Error { conn: Some(conn), peer: Some(peer), error }).await;
         }
     }
 }

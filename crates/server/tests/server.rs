@@ -1,7 +1,9 @@
 //! The server in-process on 127.0.0.1:0, driven with raw bytes on real sockets.
 
 use interop_server::log::{self, Log};
-use interop_server::{Config, Event, ServeError, run};
+use interop_server::{Config, ServeError, run};
+use interop_wire::digest::parse_sha256_hex;
+use interop_wire::json::ServerEvent;
 use interop_wire::reply::Reply;
 use interop_wire::{Digest, Mode, read_frame, write_frame};
 use std::net::SocketAddr;
@@ -12,20 +14,20 @@ use tokio::sync::{mpsc, oneshot};
 
 struct TestServer {
     addr: SocketAddr,
-    events: mpsc::UnboundedReceiver<Event>,
+    events: mpsc::UnboundedReceiver<ServerEvent>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), ServeError>>,
 }
 
 /// A log that keeps every event, in order, and writes each at once; with `fail_on_message`, the
 /// first message breaks it (as a full disk would) and nothing from then on is written.
-fn memory_log(fail_on_message: bool) -> (Log, mpsc::UnboundedReceiver<Event>) {
+fn memory_log(fail_on_message: bool) -> (Log, mpsc::UnboundedReceiver<ServerEvent>) {
     let (log, mut entries) = log::channel();
     let (tx, events) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut failed = false;
         while let Some(entry) = entries.recv().await {
-            if fail_on_message && matches!(entry.event, Event::Message { .. }) {
+            if fail_on_message && matches!(entry.event, ServerEvent::Message { .. }) {
                 entries.fail("No space left on device (os error 28)");
                 failed = true;
             }
@@ -53,7 +55,7 @@ async fn start_with(config: Config, fail_on_message: bool) -> TestServer {
 
 impl TestServer {
     /// Stops the server and returns every event it emitted.
-    async fn finish(mut self) -> Vec<Event> {
+    async fn finish(mut self) -> Vec<ServerEvent> {
         let _ = self.stop.send(());
         self.task.await.unwrap().unwrap();
         let mut all = Vec::new();
@@ -68,21 +70,24 @@ fn framed() -> Config {
     Config { mode: Mode::Framed, max_message_bytes: 1024, ..Config::default() }
 }
 
-fn messages(events: &[Event]) -> Vec<(u64, u64, Digest)> {
+fn messages(events: &[ServerEvent]) -> Vec<(u64, u64, Digest)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Message { conn, seq, view, .. } => Some((*conn, *seq, view.digest)),
+            ServerEvent::Message { conn, seq, len, sha256, .. } => {
+                let sha256 = parse_sha256_hex(sha256).expect("a message event's sha256 is 64 hex digits");
+                Some((*conn, *seq, Digest { len: *len, sha256 }))
+            }
             _ => None,
         })
         .collect()
 }
 
-fn errors(events: &[Event]) -> Vec<String> {
+fn errors(events: &[ServerEvent]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Error { error, .. } => Some(error.clone()),
+            ServerEvent::Error { error, .. } => Some(error.clone()),
             _ => None,
         })
         .collect()
@@ -112,7 +117,7 @@ async fn raw_reads_until_eof_whatever_the_write_pattern() {
     assert!(rest.is_empty(), "raw mode sends nothing back");
     let events = server.finish().await;
     assert_eq!(messages(&events), vec![(1, 1, Digest::of(b"Hello SocketServer!!!"))]);
-    assert!(matches!(events.last(), Some(Event::Closed { messages: 1, .. })));
+    assert!(matches!(events.last(), Some(ServerEvent::Closed { messages: 1, .. })));
 }
 
 #[tokio::test]
@@ -204,9 +209,9 @@ async fn a_stalled_peer_blocks_nobody_and_idles_out() {
 }
 
 /// Waits for the next `Connected` event, keeping every other event in `seen`.
-async fn next_connected(server: &mut TestServer, seen: &mut Vec<Event>) {
+async fn next_connected(server: &mut TestServer, seen: &mut Vec<ServerEvent>) {
     while let Some(event) = server.events.recv().await {
-        let connected = matches!(event, Event::Connected { .. });
+        let connected = matches!(event, ServerEvent::Connected { .. });
         seen.push(event);
         if connected {
             return;
@@ -258,7 +263,7 @@ async fn over_the_limit_a_framed_client_is_told_busy_at_once_and_holds_no_slot()
     assert!(!busy.is_empty() && busy.len() <= 3, "{busy:?}");
     assert!(busy[0].ends_with("over --max-connections 2"), "{busy:?}");
     // Turned-away connections have no events of their own: 2 held + the one served.
-    assert_eq!(seen.iter().filter(|e| matches!(e, Event::Connected { .. })).count(), 3);
+    assert_eq!(seen.iter().filter(|e| matches!(e, ServerEvent::Connected { .. })).count(), 3);
 }
 
 #[tokio::test]
@@ -330,7 +335,7 @@ async fn connections_open_after_the_grace_period_are_cut_each_with_its_error() {
     let mut cut: Vec<_> = seen
         .iter()
         .filter_map(|e| match e {
-            Event::Error { conn: Some((conn, _)), error } => Some((*conn, error.as_str())),
+            ServerEvent::Error { conn: Some(conn), error, .. } => Some((*conn, error.as_str())),
             _ => None,
         })
         .collect();
@@ -392,7 +397,7 @@ async fn unix_sockets_replace_a_stale_file_and_name_peers_by_pid() {
         all.push(event);
     }
     let me = format!("pid:{}", std::process::id());
-    assert!(all.iter().any(|e| matches!(e, Event::Message { peer, .. } if *peer == me)), "{all:?}");
+    assert!(all.iter().any(|e| matches!(e, ServerEvent::Message { peer, .. } if *peer == me)), "{all:?}");
     // Not a socket: never deleted.
     let file = dir.path().join("file");
     std::fs::write(&file, "keep me").unwrap();

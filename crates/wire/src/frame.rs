@@ -1,13 +1,17 @@
 //! Framed mode: each message is a 4-byte big-endian length, then that many payload bytes.
 //!
-//! Two readers, with the same rules and the same errors: [`read_frame`] pulls one frame from a
-//! tokio stream, and [`Decoder`] takes bytes in whatever pieces they arrive, without doing any I/O
-//! itself.
+//! Three readers, with the same rules and the same errors: [`read_frame`] pulls one frame from a
+//! tokio stream; [`Decoder`] takes bytes in whatever pieces they arrive, without doing any I/O
+//! itself; and [`decode`] looks at a buffer the caller keeps, and borrows the payload of the frame
+//! at its start once all of it is there. Two writers: [`write_frame`] to a tokio stream, and
+//! [`encode`] onto the end of a `Vec`.
 //!
 //! The length is checked against the caller's maximum *before* anything is allocated, so a
 //! garbage or hostile prefix (`FF FF FF FF`) costs nothing. EOF exactly between frames is the
 //! normal end of a connection (`Ok(None)`); EOF anywhere inside a frame is [`FrameError::Truncated`]
 //! and yields no message.
+//!
+//! The length prefix is read and written here and nowhere else in the workspace.
 
 use std::fmt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -62,21 +66,150 @@ impl std::fmt::Display for FramePart {
     }
 }
 
-/// The length prefix for a payload of `len` bytes, or `None` if it does not fit in 32 bits.
-pub fn header(len: usize) -> Option<[u8; HEADER_LEN]> {
-    u32::try_from(len).ok().map(u32::to_be_bytes)
+/// Why [`decode`] returned no frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The buffer holds less than one whole frame (perhaps nothing at all): not a failure, but
+    /// the usual state of a buffer that is being filled. Read more onto its end and call again.
+    /// At EOF, though, bytes left in the buffer are a cut frame ([`FrameError::Truncated`]).
+    Incomplete,
+    /// The length prefix announces more than the maximum. The same values, and the same message,
+    /// as [`FrameError::TooLarge`] from [`read_frame`] and [`Decoder`]. The stream cannot be
+    /// resynchronised after it.
+    TooLarge {
+        /// The announced payload length.
+        len: u32,
+        /// The reader's maximum.
+        max: u32,
+    },
 }
 
-/// The payload length a prefix announces, if it is within the reader's maximum.
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            DecodeError::Incomplete => f.write_str("incomplete frame: more bytes needed"),
+            // Worded by `FrameError`, so that every reader says the same.
+            DecodeError::TooLarge { len, max } => FrameError::TooLarge { len, max }.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// A payload that no frame can carry: 4 GiB or more, which a 32-bit length prefix cannot express.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("message of {len} bytes does not fit a 32-bit length prefix")]
+pub struct PayloadTooLong {
+    /// The payload's length in bytes.
+    pub len: usize,
+}
+
+impl From<PayloadTooLong> for std::io::Error {
+    /// An `InvalidInput` error, as [`write_frame`] returns it.
+    fn from(err: PayloadTooLong) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, err.to_string())
+    }
+}
+
+/// The length prefix for a payload of `len` bytes, or `None` if it does not fit in 32 bits.
+pub fn header(len: usize) -> Option<[u8; HEADER_LEN]> {
+    prefix(len).ok()
+}
+
+/// The length prefix for a payload of `len` bytes. Every writer goes through here.
+fn prefix(len: usize) -> Result<[u8; HEADER_LEN], PayloadTooLong> {
+    u32::try_from(len).map(u32::to_be_bytes).map_err(|_| PayloadTooLong { len })
+}
+
+/// Appends `payload` to `out` as one frame: its length prefix, then the payload. The synchronous
+/// counterpart of [`write_frame`], for building frames (one, or several in a row) in memory.
 ///
-/// Both readers go through here, so they reject the same prefixes with the same error.
-fn payload_len(head: [u8; HEADER_LEN], max: u32) -> Result<usize, FrameError> {
+/// ```
+/// use interop_wire::frame::{decode, encode};
+///
+/// let mut out = Vec::new();
+/// encode(b"abc", &mut out)?;
+/// encode(b"", &mut out)?;
+/// assert_eq!(out, [0, 0, 0, 3, b'a', b'b', b'c', 0, 0, 0, 0]);
+/// assert_eq!(decode(&out, 1024), Ok((&b"abc"[..], 7)));
+/// # Ok::<(), interop_wire::frame::PayloadTooLong>(())
+/// ```
+///
+/// # Errors
+///
+/// [`PayloadTooLong`] for a payload of 4 GiB or more; `out` is then left as it was.
+pub fn encode(payload: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadTooLong> {
+    let head = prefix(payload.len())?;
+    out.reserve(HEADER_LEN + payload.len());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// The payload length a prefix announces, if it is within the reader's maximum; otherwise the
+/// announced length, as the error.
+///
+/// Every reader goes through here, so they reject the same prefixes with the same values.
+fn payload_len(head: [u8; HEADER_LEN], max: u32) -> Result<usize, u32> {
     let len = u32::from_be_bytes(head);
     if len > max {
-        return Err(FrameError::TooLarge { len, max });
+        return Err(len);
     }
     // `len <= max`, and the caller's max bounds what one frame may allocate.
     Ok(len as usize)
+}
+
+/// Decodes the frame at the start of `buf`, if all of it is there, accepting payloads of at most
+/// `max` bytes: returns its payload, borrowed from `buf`, and how many bytes of `buf` the whole
+/// frame takes (prefix and payload), which is where the next frame begins.
+///
+/// For a caller that keeps its own buffer, in the manner of mini-redis's `Frame::check` and
+/// `Frame::parse`: append what arrives, call `decode` until it returns
+/// [`DecodeError::Incomplete`], then drop the bytes the frames took. It keeps no state and
+/// allocates nothing (the payload is a slice of `buf`, copied only if the caller wants to keep
+/// it), and it applies the same rules as [`read_frame`] and [`Decoder`]. The prefix is checked
+/// as soon as its 4 bytes are there, so a caller that reads only while `decode` says `Incomplete`
+/// never holds more than `4 + max` bytes and one read.
+///
+/// ```
+/// use interop_wire::frame::{DecodeError, decode};
+///
+/// let mut buf = Vec::new();
+/// let mut frames = Vec::new();
+/// // "abc" and then the empty frame, in two reads that cut the first prefix in half.
+/// for read in [&[0, 0][..], &[0, 3, b'a', b'b', b'c', 0, 0, 0, 0]] {
+///     buf.extend_from_slice(read);
+///     let mut start = 0;
+///     loop {
+///         match decode(&buf[start..], 1024) {
+///             Ok((payload, taken)) => {
+///                 frames.push(payload.to_vec());
+///                 start += taken;
+///             }
+///             Err(DecodeError::Incomplete) => break,
+///             Err(err) => return Err(err),
+///         }
+///     }
+///     buf.drain(..start);
+/// }
+/// assert_eq!(frames, [b"abc".to_vec(), Vec::new()]);
+/// assert!(buf.is_empty()); // EOF here falls between frames.
+/// # Ok::<(), DecodeError>(())
+/// ```
+///
+/// # Errors
+///
+/// - [`DecodeError::Incomplete`] while `buf` holds less than one whole frame. This is expected,
+///   not a failure; only at EOF do leftover bytes mean a cut frame.
+/// - [`DecodeError::TooLarge`] as soon as the first 4 bytes of `buf` announce more than `max`,
+///   whatever follows them.
+pub fn decode(buf: &[u8], max: u32) -> Result<(&[u8], usize), DecodeError> {
+    let Some((head, rest)) = buf.split_first_chunk::<HEADER_LEN>() else {
+        return Err(DecodeError::Incomplete);
+    };
+    let len = payload_len(*head, max).map_err(|len| DecodeError::TooLarge { len, max })?;
+    let payload = rest.get(..len).ok_or(DecodeError::Incomplete)?;
+    Ok((payload, HEADER_LEN + len))
 }
 
 /// Reads as many bytes as fit in `buf`, stopping early only at EOF. Returns how many arrived.
@@ -109,7 +242,8 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if got < HEADER_LEN {
         return Err(FrameError::Truncated { part: FramePart::Header, expected: HEADER_LEN, got });
     }
-    let mut payload = vec![0u8; payload_len(head, max)?];
+    let len = payload_len(head, max).map_err(|len| FrameError::TooLarge { len, max })?;
+    let mut payload = vec![0u8; len];
     let got = read_full(reader, &mut payload).await?;
     if got < payload.len() {
         return Err(FrameError::Truncated { part: FramePart::Payload, expected: payload.len(), got });
@@ -121,21 +255,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 ///
 /// Fails with `InvalidInput` for a payload of 4 GiB or more, which the prefix cannot express.
 pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) -> std::io::Result<()> {
-    let head = header(payload.len()).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("message of {} bytes does not fit a 32-bit length prefix", payload.len()),
-        )
-    })?;
     if payload.len() <= COALESCE_LIMIT {
         // One write for prefix and payload: two small writes in a row meet Nagle's algorithm and
         // the peer's delayed ACK, and cost ~40 ms per frame on a stop-and-wait connection.
-        let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
-        frame.extend_from_slice(&head);
-        frame.extend_from_slice(payload);
+        let mut frame = Vec::new();
+        encode(payload, &mut frame)?;
         writer.write_all(&frame).await?;
     } else {
-        writer.write_all(&head).await?;
+        writer.write_all(&prefix(payload.len())?).await?;
         writer.write_all(payload).await?;
     }
     writer.flush().await
@@ -165,6 +292,9 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) 
 /// decoder.finish()?; // EOF here falls between frames.
 /// # Ok::<(), FrameError>(())
 /// ```
+//
+// Not built on `decode`, which needs the whole frame in one buffer: the decoder keeps no more than
+// the prefix (in 4 bytes) and the payload (in its own buffer), gathered from the pieces as they come.
 pub struct Decoder {
     /// The largest payload accepted, in bytes.
     max: u32,
@@ -234,9 +364,9 @@ impl Decoder {
                     }
                     match payload_len(*head, self.max) {
                         Ok(len) => self.state = State::Payload { len, payload: Vec::with_capacity(len) },
-                        Err(err) => {
-                            self.state = State::TooLarge { len: u32::from_be_bytes(*head) };
-                            return Err(err);
+                        Err(len) => {
+                            self.state = State::TooLarge { len };
+                            return Err(FrameError::TooLarge { len, max: self.max });
                         }
                     }
                     // Go round again: the payload may be in `input` already, or be empty.
@@ -497,6 +627,59 @@ mod tests {
         let (decoder, _, _) = decode_all(MAX, &[&[0, 0, 0, 5, b's', b'e', b'c']]);
         assert_eq!(format!("{decoder:?}"), "Decoder { max: 1024, payload_len: 5, payload_bytes: 3 }");
         assert_eq!(format!("{:?}", Decoder::new(7)), "Decoder { max: 7, header_bytes: 0 }");
+    }
+
+    #[test]
+    fn decode_borrows_the_first_whole_frame_and_says_where_the_next_begins() {
+        let mut bytes = Vec::new();
+        encode(b"one", &mut bytes).unwrap();
+        encode(b"", &mut bytes).unwrap();
+        bytes.extend_from_slice(&[0, 0]);
+        let (payload, taken) = decode(&bytes, MAX).unwrap();
+        assert_eq!((payload, taken), (&b"one"[..], 7));
+        assert!(std::ptr::eq(payload, &bytes[4..7]), "borrowed, not copied");
+        assert_eq!(decode(&bytes[7..], MAX), Ok((&b""[..], 4)));
+        assert_eq!(decode(&bytes[11..], MAX), Err(DecodeError::Incomplete));
+        assert_eq!(decode(&[], MAX), Err(DecodeError::Incomplete));
+        // Every proper beginning of a frame is incomplete; the whole of it is not.
+        for end in 0..7 {
+            assert_eq!(decode(&bytes[..end], MAX), Err(DecodeError::Incomplete), "{end} bytes");
+        }
+    }
+
+    #[test]
+    fn decode_rejects_an_oversized_prefix_as_read_frame_does() {
+        let err = decode(&[0xff, 0xff, 0xff, 0xff], MAX).unwrap_err();
+        assert_eq!(err, DecodeError::TooLarge { len: u32::MAX, max: MAX });
+        assert_eq!(err.to_string(), "frame too large: 4294967295 bytes > maximum 1024");
+        assert_eq!(err.to_string(), FrameError::TooLarge { len: u32::MAX, max: MAX }.to_string());
+        assert_eq!(decode(&[0xff, 0xff, 0xff], MAX), Err(DecodeError::Incomplete));
+        // One more than the maximum is too large; exactly the maximum is fine.
+        let over = header(MAX as usize + 1).unwrap();
+        assert_eq!(decode(&over, MAX), Err(DecodeError::TooLarge { len: MAX + 1, max: MAX }));
+        let mut frame = Vec::new();
+        encode(&[7; MAX as usize], &mut frame).unwrap();
+        assert_eq!(decode(&frame, MAX), Ok((&frame[4..], 4 + MAX as usize)));
+        assert_eq!(decode(&frame[..frame.len() - 1], MAX), Err(DecodeError::Incomplete));
+    }
+
+    #[tokio::test]
+    async fn encode_appends_what_write_frame_writes() {
+        let mut written = Vec::new();
+        let mut encoded = b"kept".to_vec();
+        for payload in [&b"abc"[..], b"", &[9; COALESCE_LIMIT + 1]] {
+            write_frame(&mut written, payload).await.unwrap();
+            encode(payload, &mut encoded).unwrap();
+        }
+        assert_eq!(&encoded[..4], b"kept");
+        assert_eq!(encoded[4..], written);
+    }
+
+    #[test]
+    fn payload_too_long_is_write_frames_invalid_input() {
+        let err = std::io::Error::from(PayloadTooLong { len: 1 << 32 });
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), "message of 4294967296 bytes does not fit a 32-bit length prefix");
     }
 
     #[test]

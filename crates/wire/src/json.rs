@@ -1,7 +1,7 @@
 //! The JSON lines of PROTOCOL.md §8: the server's events and the clients' delivery reports.
 //! The server writes [`ServerEvent`]s, the clients write [`ClientReport`]s, the harness reads both.
 
-use crate::{Mode, Transport};
+use crate::{MessageView, Mode, Transport};
 use serde::{Deserialize, Serialize};
 
 /// The first line every server prints, in every format: `listening on <addr>`.
@@ -65,6 +65,21 @@ pub enum ServerEvent {
     },
 }
 
+impl ServerEvent {
+    /// The `message` event for message `seq` of connection `conn` from `peer`, from what is kept
+    /// of the message.
+    pub fn message(conn: u64, peer: String, seq: u64, view: &MessageView) -> Self {
+        ServerEvent::Message {
+            conn,
+            peer,
+            seq,
+            len: view.digest.len,
+            sha256: view.digest.sha256_hex(),
+            text: view.text.clone(),
+        }
+    }
+}
+
 /// How a client confirmed delivery of one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,6 +134,17 @@ mod tests {
             serde_json::from_str(r#"{"event":"listening","addr":"[::1]:1","mode":"framed","extra":true}"#)
                 .unwrap();
         assert_eq!(parsed, ServerEvent::Listening { addr: "[::1]:1".into(), mode: Mode::Framed });
+    }
+
+    #[test]
+    fn a_message_event_has_the_views_length_hash_and_text() {
+        let event = ServerEvent::message(2, "pid:7".into(), 3, &MessageView::of(b"Hello SocketServer!!!"));
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"event":"message","conn":2,"peer":"pid:7","seq":3,"len":21,"sha256":"30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807","text":"Hello SocketServer!!!"}"#
+        );
+        let binary = ServerEvent::message(1, "p".into(), 1, &MessageView::of(&[0xff]));
+        assert!(matches!(binary, ServerEvent::Message { len: 1, text: None, .. }), "{binary:?}");
     }
 
     #[test]

@@ -2,13 +2,17 @@
 //! workspace (server, client, harness) speaks the protocol through this crate and nowhere else.
 //!
 //! - [`frame`]: framed mode's 4-byte big-endian length prefix, read and written over tokio streams,
-//!   or decoded from bytes in any pieces by the sans-IO [`frame::Decoder`].
+//!   decoded from bytes in any pieces by the sans-IO [`frame::Decoder`], or from a buffer the
+//!   caller keeps by [`frame::decode`], and encoded into a `Vec` by [`frame::encode`].
 //! - [`reply`]: the server's reply frames (`ACK <seq> <len> <sha256>`, `ERR <code> <detail>`).
 //! - [`digest`]: a message's length and SHA-256, the identity every check compares.
 //! - [`display`]: how a message is printed (text, or a summary line with an escaped preview).
 //! - [`json`]: the JSON lines the server (events) and the clients (delivery reports) print.
 //! - [`Mode`]: raw (one message per connection, ended by EOF) or framed.
+//! - `cli` (with the `clap` feature): what the command lines of the server and the client share.
 
+#[cfg(feature = "clap")]
+pub mod cli;
 pub mod digest;
 pub mod display;
 pub mod frame;

@@ -1,11 +1,11 @@
-//! Property tests of framed mode's two readers, [`Decoder`] and [`read_frame`], against
-//! PROTOCOL.md §3.1 and §3.5:
+//! Property tests of framed mode's three readers, [`Decoder`], [`read_frame`] and [`decode`],
+//! against PROTOCOL.md §3.1 and §3.5:
 //!
-//! - any split of a stream of frames into pieces gives back exactly those frames, from both;
+//! - any split of a stream of frames into pieces gives back exactly those frames, from all three;
 //! - any bytes at all (garbage, or garbage after valid frames) give what the protocol says, from
-//!   both, without a panic and without the decoder holding more than the maximum;
+//!   all three, without a panic and without the decoder holding more than the maximum;
 //! - a prefix over the maximum (`FF FF FF FF` and the like) is `TooLarge` once its 4 bytes are in,
-//!   with nothing allocated by the decoder and nothing more read by either;
+//!   with nothing allocated by the decoder and nothing more read or taken by any of them;
 //! - EOF exactly between frames is a clean end, and EOF anywhere inside a frame is `Truncated` with
 //!   the part cut, the bytes it needed and the bytes that came, never a message.
 //!
@@ -24,7 +24,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use interop_wire::frame::{Decoder, FrameError, FramePart, HEADER_LEN, header, read_frame};
+use interop_wire::frame::{
+    DecodeError, Decoder, FrameError, FramePart, HEADER_LEN, decode, encode, read_frame,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseResult, TestRunner};
@@ -216,21 +218,84 @@ fn read_pieces(max: u32, pieces: &[&[u8]]) -> Outcome {
     Outcome { frames, error, taken: reader.taken }
 }
 
-/// Both readers, fed `bytes` in the pieces `cuts` make, do what the protocol says.
-fn check_both(max: u32, bytes: &[u8], cuts: &[Index]) -> TestCaseResult {
+/// What EOF means for the bytes left in a buffer that [`decode`] found incomplete: a clean end
+/// when there are none, else the cut frame, as [`Decoder::finish`] and [`read_frame`] name it.
+fn leftover_at_eof(buf: &[u8]) -> Option<FrameError> {
+    match buf.split_first_chunk::<HEADER_LEN>() {
+        None if buf.is_empty() => None,
+        None => Some(FrameError::Truncated { part: FramePart::Header, expected: HEADER_LEN, got: buf.len() }),
+        Some((head, payload)) => Some(FrameError::Truncated {
+            part: FramePart::Payload,
+            expected: u32::from_be_bytes(*head) as usize,
+            got: payload.len(),
+        }),
+    }
+}
+
+/// Appends `pieces` one by one to a buffer and calls [`decode`] on it after each, as its
+/// documentation shows, checking what it promises: a frame is its prefix and the payload borrowed
+/// from the buffer, `Incomplete` means less than a whole frame is there, and `TooLarge` comes from
+/// the 4 bytes of the prefix alone, worded as [`FrameError::TooLarge`].
+fn decode_buffered(max: u32, pieces: &[&[u8]]) -> Result<Outcome, TestCaseError> {
+    let mut buf = Vec::new();
+    let mut frames = Vec::new();
+    let mut taken = 0;
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        let mut start = 0;
+        loop {
+            let rest = &buf[start..];
+            match decode(rest, max) {
+                Ok((payload, took)) => {
+                    prop_assert_eq!(took, HEADER_LEN + payload.len());
+                    prop_assert!(
+                        std::ptr::eq(payload, &rest[HEADER_LEN..took]),
+                        "not borrowed from the buffer"
+                    );
+                    frames.push(payload.to_vec());
+                    start += took;
+                }
+                Err(DecodeError::Incomplete) => {
+                    let whole = rest
+                        .split_first_chunk::<HEADER_LEN>()
+                        .is_some_and(|(head, payload)| payload.len() >= u32::from_be_bytes(*head) as usize);
+                    prop_assert!(!whole, "Incomplete with a whole frame of {} bytes there", rest.len());
+                    break;
+                }
+                Err(err @ DecodeError::TooLarge { len, max: said_max }) => {
+                    prop_assert!(len > max && said_max == max, "{err:?}");
+                    let frame_error = FrameError::TooLarge { len, max };
+                    prop_assert_eq!(err.to_string(), frame_error.to_string());
+                    prop_assert_eq!(decode(&rest[..HEADER_LEN], max), Err(err), "from the prefix alone");
+                    prop_assert_eq!(decode(&rest[..HEADER_LEN - 1], max), Err(DecodeError::Incomplete));
+                    taken += start + HEADER_LEN;
+                    return Ok(Outcome { frames, error: Some(format!("{frame_error:?}")), taken });
+                }
+            }
+        }
+        buf.drain(..start);
+        taken += start;
+    }
+    let error = leftover_at_eof(&buf).map(|e| format!("{e:?}"));
+    taken += buf.len();
+    Ok(Outcome { frames, error, taken })
+}
+
+/// All three readers, fed `bytes` in the pieces `cuts` make, do what the protocol says.
+fn check_all(max: u32, bytes: &[u8], cuts: &[Index]) -> TestCaseResult {
     let want = expected(bytes, max);
     let pieces = split(bytes, cuts);
     prop_assert_eq!(&decode_pieces(max, &pieces)?, &want, "Decoder");
     prop_assert_eq!(&read_pieces(max, &pieces), &want, "read_frame");
+    prop_assert_eq!(&decode_buffered(max, &pieces)?, &want, "decode");
     Ok(())
 }
 
 /// Payloads as they go on the wire.
-fn encode(payloads: &[Vec<u8>]) -> Vec<u8> {
+fn wire_bytes(payloads: &[Vec<u8>]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(payloads.iter().map(|p| HEADER_LEN + p.len()).sum());
     for payload in payloads {
-        bytes.extend_from_slice(&header(payload.len()).unwrap());
-        bytes.extend_from_slice(payload);
+        encode(payload, &mut bytes).unwrap();
     }
     bytes
 }
@@ -265,11 +330,11 @@ fn cuts(sizes: Sizes) -> impl Strategy<Value = Vec<Index>> {
 /// The maximum is the longest payload plus `slack` (0 to 2), so a frame of exactly the maximum
 /// comes up often.
 fn split_stream(payloads: Vec<Vec<u8>>, slack: u32, cuts: Vec<Index>) -> TestCaseResult {
-    let bytes = encode(&payloads);
+    let bytes = wire_bytes(&payloads);
     let max = payloads.iter().map(|p| p.len() as u32).max().unwrap_or(0) + slack;
     let whole = Outcome { frames: payloads, error: None, taken: bytes.len() };
     prop_assert_eq!(&expected(&bytes, max), &whole, "the model itself");
-    check_both(max, &bytes, &cuts)
+    check_all(max, &bytes, &cuts)
 }
 
 fn split_stream_cases(sizes: Sizes) -> impl Strategy<Value = (Vec<Vec<u8>>, u32, Vec<Index>)> {
@@ -279,7 +344,7 @@ fn split_stream_cases(sizes: Sizes) -> impl Strategy<Value = (Vec<Vec<u8>>, u32,
 /// Any bytes at all: both readers agree with the model, and the decoder's checks in
 /// [`decode_pieces`] hold at every step.
 fn noisy_stream(max: u32, bytes: Vec<u8>, cuts: Vec<Index>) -> TestCaseResult {
-    check_both(max, &bytes, &cuts)
+    check_all(max, &bytes, &cuts)
 }
 
 /// A stream of pieces that make the readers work: valid frames with lengths up to and just past
@@ -293,7 +358,7 @@ fn noisy_stream_cases(sizes: Sizes) -> impl Strategy<Value = (u32, Vec<u8>, Vec<
             1 => Just(max as usize),
             1 => Just(max as usize + 1),
         ];
-        let frame = payload(len).prop_map(|p| encode(&[p]));
+        let frame = payload(len).prop_map(|p| wire_bytes(&[p]));
         let prefix =
             prop_oneof![any::<u32>(), 0..=max.saturating_add(1)].prop_map(|len| len.to_be_bytes().to_vec());
         let garbage = prop::collection::vec(any::<u8>(), 0..=8);
@@ -316,14 +381,14 @@ fn noisy_stream_cases(sizes: Sizes) -> impl Strategy<Value = (u32, Vec<u8>, Vec<
 /// Valid frames, then a prefix over the maximum, then anything: `TooLarge` right after that prefix,
 /// with nothing held and nothing after it read.
 fn huge_prefix(max: u32, before: Vec<Vec<u8>>, len: u32, after: Vec<u8>, cuts: Vec<Index>) -> TestCaseResult {
-    let mut bytes = encode(&before);
+    let mut bytes = wire_bytes(&before);
     bytes.extend_from_slice(&len.to_be_bytes());
     let taken = bytes.len();
     bytes.extend_from_slice(&after);
     let want =
         Outcome { frames: before, error: Some(format!("{:?}", FrameError::TooLarge { len, max })), taken };
     prop_assert_eq!(&expected(&bytes, max), &want, "the model itself");
-    check_both(max, &bytes, &cuts)
+    check_all(max, &bytes, &cuts)
 }
 
 /// `huge_prefix`'s arguments.
@@ -337,7 +402,7 @@ fn huge_prefix_cases(sizes: Sizes) -> impl Strategy<Value = HugePrefixCase> {
     })
 }
 
-/// Where each frame of `encode(payloads)` ends.
+/// Where each frame of `wire_bytes(payloads)` ends.
 fn frame_ends(payloads: &[Vec<u8>]) -> Vec<usize> {
     payloads
         .iter()
@@ -348,7 +413,7 @@ fn frame_ends(payloads: &[Vec<u8>]) -> Vec<usize> {
         .collect()
 }
 
-/// Where EOF after `offset` bytes of `encode(payloads)` falls (`ends` from [`frame_ends`]): how
+/// Where EOF after `offset` bytes of `wire_bytes(payloads)` falls (`ends` from [`frame_ends`]): how
 /// many frames are complete, and the part cut with the bytes it needed and the bytes that came, if
 /// EOF is inside a frame.
 fn eof_at(payloads: &[Vec<u8>], ends: &[usize], offset: usize) -> (usize, Option<(FramePart, usize, usize)>) {
@@ -372,14 +437,14 @@ fn eof_error(cut: Option<(FramePart, usize, usize)>) -> Option<String> {
 /// returned. Checked for both readers at one random offset, and for the decoder, fed one byte at a
 /// time, at every offset.
 fn eof_inside(payloads: Vec<Vec<u8>>, offset: Index, cuts: Vec<Index>) -> TestCaseResult {
-    let bytes = encode(&payloads);
+    let bytes = wire_bytes(&payloads);
     let max = payloads.iter().map(|p| p.len() as u32).max().unwrap_or(0);
     let offset = offset.index(bytes.len() + 1);
     let ends = frame_ends(&payloads);
     let (complete, cut) = eof_at(&payloads, &ends, offset);
     let want = Outcome { frames: payloads[..complete].to_vec(), error: eof_error(cut), taken: offset };
     prop_assert_eq!(&expected(&bytes[..offset], max), &want, "the model itself");
-    check_both(max, &bytes[..offset], &cuts)?;
+    check_all(max, &bytes[..offset], &cuts)?;
 
     let mut decoder = Decoder::new(max);
     let mut complete = 0;
