@@ -27,8 +27,29 @@ pub enum BuildStatus {
     Failed(String),
 }
 
+/// Why an implementation's build inputs could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// An `inputs` pattern is not a glob.
+    #[error("bad input glob {pattern:?}: {source}")]
+    Glob {
+        /// The pattern as written.
+        pattern: String,
+        /// What is wrong with it.
+        source: glob::PatternError,
+    },
+    /// An input file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
 /// The hash of an implementation's build inputs.
-pub fn input_hash(imp: &Implementation, places: &Placeholders) -> Result<String, String> {
+pub fn input_hash(imp: &Implementation, places: &Placeholders) -> Result<String, InputError> {
     let Some(build) = &imp.build else {
         return Ok(String::new());
     };
@@ -41,14 +62,14 @@ pub fn input_hash(imp: &Implementation, places: &Placeholders) -> Result<String,
     for pattern in &build.inputs {
         let full = places.root.join(places.expand(&imp.name, pattern));
         let paths = glob::glob(&full.to_string_lossy())
-            .map_err(|err| format!("bad input glob {pattern:?}: {err}"))?;
+            .map_err(|source| InputError::Glob { pattern: pattern.clone(), source })?;
         files.extend(paths.filter_map(Result::ok).filter(|p| p.is_file()));
     }
     files.sort();
     files.dedup();
     for file in files {
         let contents =
-            std::fs::read(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
+            std::fs::read(&file).map_err(|source| InputError::Read { path: file.clone(), source })?;
         hasher.update(file.strip_prefix(&places.root).unwrap_or(&file).to_string_lossy().as_bytes());
         hasher.update([0]);
         hasher.update((contents.len() as u64).to_le_bytes());
@@ -68,7 +89,7 @@ pub async fn build(imp: &Implementation, places: &Placeholders) -> BuildStatus {
     };
     let hash = match input_hash(imp, places) {
         Ok(hash) => hash,
-        Err(err) => return BuildStatus::Failed(err),
+        Err(err) => return BuildStatus::Failed(err.to_string()),
     };
     let stamp = stamp_path(imp, places);
     if std::fs::read_to_string(&stamp).is_ok_and(|old| old == hash) {

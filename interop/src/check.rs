@@ -3,7 +3,7 @@
 //! with the same length and SHA-256 as the case's payload, the same text where it is text, and
 //! nothing else appears.
 
-use crate::cases::Payload;
+use crate::catalogue::Payload;
 use crate::hexdump::hex_bytes;
 use crate::process::Output;
 use crate::results::Problem;
@@ -195,7 +195,7 @@ pub fn byte_diff(expected: &[u8], received: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cases::Via;
+    use crate::catalogue::Via;
     use std::os::unix::process::ExitStatusExt as _;
     use std::process::ExitStatus;
     use std::time::Duration;

@@ -410,7 +410,7 @@ pub fn list(manifest: &Manifest) -> String {
             );
         }
     }
-    let cases = crate::cases::catalogue();
+    let cases = crate::catalogue::catalogue();
     let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let _ = writeln!(out, "cases:");
     for case in cases {

@@ -1,7 +1,7 @@
 //! The interop harness: manifest → plan → run (events, never prints) → reporters.
 //!
 //! - [`manifest`]: `interop.toml`, the implementations and the tools they need.
-//! - [`cases`]: the case catalogue, with specs and deterministic payloads.
+//! - [`catalogue`]: the case catalogue, by theme, with specs and deterministic payloads.
 //! - [`pattern`]: the name globs that select cells and match known failures; suggestions.
 //! - [`plan`]: the cells (server × client × case) a run covers, `--skip` and `INTEROP_SKIP`.
 //! - [`build`]: building implementations when their inputs changed.
@@ -23,7 +23,7 @@
 //! - [`cli`]: the `interop` command line.
 
 pub mod build;
-pub mod cases;
+pub mod catalogue;
 pub mod check;
 pub mod cli;
 pub mod doctor;

@@ -157,12 +157,37 @@ pub enum ManifestError {
         source: Box<toml::de::Error>,
     },
     /// It parsed but does not make sense.
-    #[error("invalid manifest {path}: {message}")]
+    #[error("invalid manifest {path}: {problem}")]
     Invalid {
         /// The manifest's path.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        problem: Invalid,
+    },
+}
+
+/// What is wrong with a manifest that parsed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// An implementation's name cannot be part of a cell name.
+    #[error("implementation name {0:?} must be non-empty, without '/', ' ' or '*'")]
+    Name(String),
+    /// Two implementations have this name.
+    #[error("implementation {0:?} is defined twice")]
+    Duplicate(String),
+    /// This implementation has no run command.
+    #[error("implementation {0:?}: run.command is empty")]
+    EmptyRun(String),
+    /// This implementation has a build without a command.
+    #[error("implementation {0:?}: build.command is empty")]
+    EmptyBuild(String),
+    /// An implementation needs a tool that `[tools]` does not define.
+    #[error("implementation {implementation:?} needs tool {tool:?}, which [tools] does not define")]
+    UnknownTool {
+        /// The implementation.
+        implementation: String,
+        /// The tool it names.
+        tool: String,
     },
 }
 
@@ -173,8 +198,8 @@ impl Manifest {
             .map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
         Manifest::parse(&text).map_err(|err| match err {
             ManifestError::Parse { source, .. } => ManifestError::Parse { path: path.to_owned(), source },
-            ManifestError::Invalid { message, .. } => {
-                ManifestError::Invalid { path: path.to_owned(), message }
+            ManifestError::Invalid { problem, .. } => {
+                ManifestError::Invalid { path: path.to_owned(), problem }
             }
             other => other,
         })
@@ -184,33 +209,28 @@ impl Manifest {
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
         let manifest: Manifest = toml::from_str(text)
             .map_err(|source| ManifestError::Parse { path: PathBuf::new(), source: Box::new(source) })?;
-        manifest.validate().map_err(|message| ManifestError::Invalid { path: PathBuf::new(), message })?;
+        manifest.validate().map_err(|problem| ManifestError::Invalid { path: PathBuf::new(), problem })?;
         Ok(manifest)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         let mut seen = HashMap::new();
         for imp in &self.implementations {
+            let name = || imp.name.clone();
             if imp.name.is_empty() || imp.name.contains(['/', ' ', '*']) {
-                return Err(format!(
-                    "implementation name {:?} must be non-empty, without '/', ' ' or '*'",
-                    imp.name
-                ));
+                return Err(Invalid::Name(name()));
             }
             if seen.insert(imp.name.as_str(), ()).is_some() {
-                return Err(format!("implementation {:?} is defined twice", imp.name));
+                return Err(Invalid::Duplicate(name()));
             }
             if imp.run.command.is_empty() {
-                return Err(format!("implementation {:?}: run.command is empty", imp.name));
+                return Err(Invalid::EmptyRun(name()));
             }
             if imp.build.as_ref().is_some_and(|b| b.command.is_empty()) {
-                return Err(format!("implementation {:?}: build.command is empty", imp.name));
+                return Err(Invalid::EmptyBuild(name()));
             }
             if let Some(tool) = imp.tools.iter().find(|t| !self.tools.contains_key(*t)) {
-                return Err(format!(
-                    "implementation {:?} needs tool {tool:?}, which [tools] does not define",
-                    imp.name
-                ));
+                return Err(Invalid::UnknownTool { implementation: name(), tool: tool.clone() });
             }
         }
         Ok(())

@@ -7,7 +7,7 @@
 //!   cells stay in the plan, marked [`Cell::skipped`], and every report shows them as skipped, never
 //!   as passed and never silently absent.
 
-use crate::cases::{Case, catalogue};
+use crate::catalogue::{Case, catalogue};
 use crate::manifest::{Implementation, Manifest, Role};
 use crate::pattern::{NamePattern, suggest};
 use std::sync::Arc;

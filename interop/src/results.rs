@@ -53,10 +53,26 @@ enum PartitionRepr {
     Text(String),
 }
 
-impl TryFrom<PartitionRepr> for Partition {
-    type Error = String;
+/// A partition that is not `K/N` with 1 ≤ K ≤ N.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PartitionError {
+    /// K is out of range.
+    #[error("partition {index}/{count} must have 1 <= K <= N")]
+    OutOfRange {
+        /// K.
+        index: usize,
+        /// N.
+        count: usize,
+    },
+    /// Not `K/N` at all (or out of range), as written.
+    #[error("partition {0:?} must be K/N with 1 <= K <= N, e.g. 1/3")]
+    Malformed(String),
+}
 
-    fn try_from(repr: PartitionRepr) -> Result<Self, String> {
+impl TryFrom<PartitionRepr> for Partition {
+    type Error = PartitionError;
+
+    fn try_from(repr: PartitionRepr) -> Result<Self, PartitionError> {
         match repr {
             PartitionRepr::Object { index, count } => Partition::new(index, count),
             PartitionRepr::Text(text) => text.parse(),
@@ -66,20 +82,20 @@ impl TryFrom<PartitionRepr> for Partition {
 
 impl Partition {
     /// Partition `index` of `count`, with 1 ≤ index ≤ count.
-    pub fn new(index: usize, count: usize) -> Result<Partition, String> {
+    pub fn new(index: usize, count: usize) -> Result<Partition, PartitionError> {
         if index == 0 || index > count {
-            return Err(format!("partition {index}/{count} must have 1 <= K <= N"));
+            return Err(PartitionError::OutOfRange { index, count });
         }
         Ok(Partition { index, count })
     }
 }
 
 impl std::str::FromStr for Partition {
-    type Err = String;
+    type Err = PartitionError;
 
     /// Parses `K/N` with 1 ≤ K ≤ N.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("partition {text:?} must be K/N with 1 <= K <= N, e.g. 1/3");
+    fn from_str(text: &str) -> Result<Self, PartitionError> {
+        let bad = || PartitionError::Malformed(text.to_owned());
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
         let (k, n) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
         Partition::new(k, n).map_err(|_| bad())

@@ -2,7 +2,7 @@
 //! set of cells (server, port discovery, clients, stop), with nothing checked, for running by hand
 //! and for the benchmark; `interop repro` explains one cell's run in full.
 
-use crate::cases::CaseKind;
+use crate::catalogue::CaseKind;
 use crate::plan::Cell;
 use crate::results::CellReport;
 use crate::runner::{CLIENT_TIMEOUT_MS, Prepared};

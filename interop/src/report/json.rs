@@ -8,12 +8,26 @@ pub fn render(report: &RunReport) -> Result<String, serde_json::Error> {
     Ok(serde_json::to_string_pretty(report)? + "\n")
 }
 
+/// Why a JSON report could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not JSON of the report's shape.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A report of another schema.
+    #[error("schema {found:?} is not {SCHEMA:?}")]
+    Schema {
+        /// The report's `schema`.
+        found: String,
+    },
+}
+
 /// Reads a report back (for `interop report`), refusing other schemas. A schema-1 report (whose
 /// `partition` was a `"K/N"` string) is read and upgraded.
-pub fn parse(text: &str) -> Result<RunReport, String> {
-    let mut report: RunReport = serde_json::from_str(text).map_err(|err| err.to_string())?;
+pub fn parse(text: &str) -> Result<RunReport, ParseError> {
+    let mut report: RunReport = serde_json::from_str(text)?;
     if report.schema != SCHEMA && report.schema != SCHEMA_V1 {
-        return Err(format!("schema {:?} is not {SCHEMA:?}", report.schema));
+        return Err(ParseError::Schema { found: report.schema });
     }
     report.schema = SCHEMA.into();
     Ok(report)
@@ -32,6 +46,6 @@ mod tests {
         assert_eq!(report.partition.map(|p| p.to_string()).as_deref(), Some("1/2"));
         assert_eq!(parse(&render(&report).unwrap()).unwrap(), report);
         let v9 = v1.replace("interop-report/1", "interop-report/9");
-        assert!(parse(&v9).unwrap_err().contains("interop-report/9"));
+        assert!(parse(&v9).unwrap_err().to_string().contains("interop-report/9"));
     }
 }

@@ -4,7 +4,7 @@
 use super::prepare::{Prepared, payload_path};
 use super::timeouts::CLIENT_TIMEOUT_MS;
 use super::unix_path::UnixPath;
-use crate::cases::{BUSY_LIMIT, Case, CaseKind, Payload, Via};
+use crate::catalogue::{BUSY_LIMIT, Case, CaseKind, Payload, Via};
 use crate::manifest::{Implementation, Placeholders};
 use crate::plan::Cell;
 use crate::process::CommandSpec;

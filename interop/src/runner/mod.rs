@@ -27,7 +27,7 @@ pub use prepare::{Implementations, Prepared, prepare, prepare_implementations};
 pub use timeouts::{CLIENT_PROCESS_TIMEOUT, CLIENT_TIMEOUT_MS};
 
 use crate::build::BuildStatus;
-use crate::cases::CaseKind;
+use crate::catalogue::CaseKind;
 use crate::doctor::ToolCheck;
 use crate::events::{Emitter, EventKind, Listener};
 use crate::known::KnownFailures;

@@ -3,7 +3,7 @@
 //! reads it, none changes it.
 
 use crate::build::{BuildStatus, build};
-use crate::cases::Via;
+use crate::catalogue::Via;
 use crate::doctor::{ToolCheck, check_tool};
 use crate::events::{Emitter, EventKind};
 use crate::manifest::{Implementation, Manifest, Placeholders};

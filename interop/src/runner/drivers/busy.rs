@@ -2,7 +2,7 @@
 //! the client must be turned away with `ERR busy` (exit 5).
 
 use super::trial::{Trial, expect_client_error};
-use crate::cases::BUSY_LIMIT;
+use crate::catalogue::BUSY_LIMIT;
 use crate::results::Problem;
 use crate::runner::server::{ServerStdout, parse_events};
 use crate::runner::timeouts::SERVER_SETTLE_TIMEOUT;

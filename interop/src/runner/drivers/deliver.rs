@@ -4,7 +4,7 @@
 //! fault breaks, and those whose client must refuse its arguments, check their own outcome.
 
 use super::trial::{Trial, expect_client_error};
-use crate::cases::CaseKind;
+use crate::catalogue::CaseKind;
 use crate::check::check_delivery;
 use crate::process::{Output, run_to_end};
 use crate::relay::{self, Recorded, Relay};

@@ -16,7 +16,7 @@ mod restart;
 mod silent;
 pub mod trial;
 
-use crate::cases::CaseKind;
+use crate::catalogue::CaseKind;
 use crate::plan::Cell;
 use crate::results::{Attempt, Problem, millis};
 use crate::runner::prepare::Prepared;

@@ -2,7 +2,7 @@
 //! within its `--timeout-ms` and a margin, counted from when it connected.
 
 use super::trial::{Trial, expect_client_error};
-use crate::cases::SILENT_MARGIN_MS;
+use crate::catalogue::SILENT_MARGIN_MS;
 use crate::results::Problem;
 use std::path::Path;
 use std::time::{Duration, Instant};
