@@ -11,11 +11,12 @@
 //! JavaScript disabled; the script only adds copy buttons and closes a detail on Escape. Every string
 //! from the report is escaped, and ids are derived from cell names injectively and then deduplicated.
 
-use super::bounded::{self, Limit, plural, thousands};
+use super::bounded::{self, Limit, plural};
 use crate::results::{
     Attempt, BuildRecord, BuildState, CellReport, ConnectionTranscript, Direction, KnownRef, ProcessLog,
     RunReport, Status, Toolchain,
 };
+use indicatif::HumanCount;
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Display, Write as _};
 
@@ -247,7 +248,7 @@ fn problems(out: &mut String, report: &RunReport, ids: &Ids) {
                     esc(&bounded::truncate(first, 300))
                 );
                 if more > 0 {
-                    let _ = write!(out, " <span class=\"muted\">(+{} lines)</span>", thousands(more as u64));
+                    let _ = write!(out, " <span class=\"muted\">(+{} lines)</span>", HumanCount(more as u64));
                 }
             }
             out.push_str("</li>\n");
@@ -571,7 +572,7 @@ fn stream(out: &mut String, label: &str, text: &str, limit: Limit) {
         "<details{}><summary>{label} <span class=\"muted\">({}, {} bytes{cut})</span></summary><pre>",
         if long { "" } else { " open" },
         plural(lines, "line"),
-        thousands(text.len() as u64),
+        HumanCount(text.len() as u64),
     );
     bounded_text(out, text, limit);
     out.push_str("</pre></details>\n");
@@ -594,7 +595,7 @@ fn bounded_text(out: &mut String, text: &str, limit: Limit) {
                     let _ = write!(
                         out,
                         "<span class=\"note\">… ({} more characters)</span>",
-                        thousands(*cut as u64)
+                        HumanCount(*cut as u64)
                     );
                 }
             }
@@ -624,7 +625,7 @@ fn connection(out: &mut String, n: usize, conn: &ConnectionTranscript) {
 
 fn direction(out: &mut String, label: &str, dir: &Direction) {
     let cut = if dir.len > dir.dump_limit {
-        format!(", <span class=\"note\">dump cut: first {} bytes shown</span>", thousands(dir.dump_limit))
+        format!(", <span class=\"note\">dump cut: first {} bytes shown</span>", HumanCount(dir.dump_limit))
     } else {
         String::new()
     };
@@ -632,7 +633,7 @@ fn direction(out: &mut String, label: &str, dir: &Direction) {
         out,
         "<details{}><summary>{label}: {} bytes{cut}</summary>\n<p class=\"mono muted\">sha256 {}</p>\n",
         if dir.dump.lines().count() > COLLAPSE_LINES { "" } else { " open" },
-        thousands(dir.len),
+        HumanCount(dir.len),
         esc(&dir.sha256)
     );
     if !dir.dump.is_empty() {
@@ -1186,8 +1187,8 @@ mod tests {
         assert_eq!(duration(12_345), "12.3 s");
         assert_eq!(duration(245_000), "4 min 05 s");
         assert_eq!(duration(3_720_000), "1 h 02 min");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
+        assert_eq!(HumanCount(1_234_567).to_string(), "1,234,567");
+        assert_eq!(HumanCount(999).to_string(), "999");
     }
 
     /// `INTEROP_HTML_SAMPLE=sample.html cargo test` writes the sample report there, to look at.
