@@ -1,5 +1,6 @@
 //! A sample report with every status, for the file reporters' tests: two servers, three clients,
-//! five cases, transcripts, toolchains and builds, and hostile text in one failing cell's output.
+//! five cases, transcripts, toolchains and builds, and hostile text in one failing cell's output;
+//! and the settings their snapshot tests share.
 
 use crate::results::{
     Attempt, BuildRecord, BuildState, CellReport, ConnectionTranscript, Direction, KnownRef, ProcessLog,
@@ -214,4 +215,13 @@ pub(crate) fn sample() -> RunReport {
         ],
         cells,
     }
+}
+
+/// Runs `snapshot` (an `insta` assertion) with durations and temporary paths replaced by
+/// `[duration]` and `[path]`, so that a snapshot does not change with the machine or the clock.
+pub(crate) fn stable_snapshot(snapshot: impl FnOnce()) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\b\d+(\.\d+)? ?(ms|s|min|h)\b", "[duration]");
+    settings.add_filter(r#"(/tmp|/var/folders)/[^\s"'<>|)`]+"#, "[path]");
+    settings.bind(snapshot);
 }

@@ -3,7 +3,7 @@
 use super::cell::{detail, shown_attempts, stream};
 use super::*;
 use crate::report::bounded::Limit;
-use crate::report::sample::{HOSTILE, attempt, log, sample};
+use crate::report::sample::{HOSTILE, attempt, log, sample, stable_snapshot};
 use crate::results::{Attempt, CellReport, KnownRef, RunReport, Status};
 use indicatif::HumanCount;
 use std::collections::HashSet;
@@ -265,6 +265,16 @@ fn formats_times() {
     assert_eq!(duration(3_720_000), "1 h 02 min");
     assert_eq!(HumanCount(1_234_567).to_string(), "1,234,567");
     assert_eq!(HumanCount(999).to_string(), "999");
+}
+
+/// The matrix as a reader sees it: the legend with its counts, the "problems only" switch, and the
+/// table (a row per case, a column per client under its server, every cell's mark and tooltip).
+#[test]
+fn matrix_snapshot() {
+    let html = render(&sample());
+    let start = html.find("<section id=\"legend\"").unwrap();
+    let end = start + html[start..].find("</table></div>").unwrap() + "</table></div>".len();
+    stable_snapshot(|| insta::assert_snapshot!(&html[start..end]));
 }
 
 /// `INTEROP_HTML_SAMPLE=sample.html cargo test` writes the sample report there, to look at.
