@@ -24,7 +24,7 @@
 //! nested loops over the report model with a small decision in nearly every element, which maud keeps
 //! as Rust expressions in place, checked at compile time (a tag left open does not compile); and maud
 //! escapes every spliced value with the named entities the page has always used (`&lt;`, `&amp;`,
-//! `&quot;`; askama 0.16 writes numeric ones). Report text is spliced as [`Text`], which shows
+//! `&quot;`; askama 0.16 writes numeric ones). Report text is spliced as `Text`, which shows
 //! control characters as their Unicode control pictures and writes `'` as `&#39;` around maud's
 //! escaping, so no string from the report can open an element, end an attribute, or colour the
 //! page with terminal escapes. The stylesheet and script are ours and are emitted as they are

@@ -38,46 +38,44 @@ pub(super) fn header(report: &RunReport) -> Markup {
 }
 
 fn toolchains(tools: &[Toolchain]) -> Markup {
-    if tools.is_empty() {
-        return html! {};
-    }
-    html! {
-        details open { summary { "toolchains" } div.scroll { table {
-            "\n"
-            @for tool in tools {
-                @let (class, text) = match (&tool.version, &tool.missing) {
-                    (_, Some(missing)) => ("bad", format!("missing: {missing}")),
-                    (Some(version), None) => ("", version.clone()),
-                    (None, None) => ("muted", "version unknown".to_string()),
-                };
-                tr { th { (Text(&tool.name)) } td class=(class) { code { (Text(&text)) } } } "\n"
-            }
-        } } }
-        "\n"
-    }
+    let rows = html! {
+        @for tool in tools {
+            @let (class, text) = match (&tool.version, &tool.missing) {
+                (_, Some(missing)) => ("bad", format!("missing: {missing}")),
+                (Some(version), None) => ("", version.clone()),
+                (None, None) => ("muted", "version unknown".to_string()),
+            };
+            tr { th { (Text(&tool.name)) } td class=(class) { code { (Text(&text)) } } } "\n"
+        }
+    };
+    folded_table("toolchains", tools.is_empty(), rows)
 }
 
 fn builds(builds: &[BuildRecord]) -> Markup {
-    if builds.is_empty() {
-        return html! {};
-    }
-    html! {
-        details open { summary { "builds" } div.scroll { table {
-            "\n"
-            @for build in builds {
-                @let class = if build.status == BuildState::Failed { "n bad" } else { "n" };
-                tr {
-                    th { (Text(&build.name)) }
-                    td class=(class) { (build.status.name()) }
-                    td.n { (build.duration_ms.map(duration).unwrap_or_default()) }
-                }
-                "\n"
-                @if let Some(error) = &build.error {
-                    tr { td colspan="3" { pre class="wrap bad" { (Text(error)) } } } "\n"
-                }
+    let rows = html! {
+        @for build in builds {
+            @let class = if build.status == BuildState::Failed { "n bad" } else { "n" };
+            tr {
+                th { (Text(&build.name)) }
+                td class=(class) { (build.status.name()) }
+                td.n { (build.duration_ms.map(duration).unwrap_or_default()) }
             }
-        } } }
-        "\n"
+            "\n"
+            @if let Some(error) = &build.error {
+                tr { td colspan="3" { pre class="wrap bad" { (Text(error)) } } } "\n"
+            }
+        }
+    };
+    folded_table("builds", builds.is_empty(), rows)
+}
+
+/// A table of `rows` under a `<details>` that starts open, titled `summary`; nothing when `empty`.
+fn folded_table(summary: &str, empty: bool, rows: Markup) -> Markup {
+    html! {
+        @if !empty {
+            details open { summary { (summary) } div.scroll { table { "\n" (rows) } } }
+            "\n"
+        }
     }
 }
 
