@@ -6,6 +6,7 @@
 //! lines; the JSON report (and `--record` transcripts) keep the whole text. All reporters bound text
 //! here, with one of the [`Limit`]s below, so they agree on what "bounded" means.
 
+use indicatif::HumanCount;
 use std::fmt;
 
 /// How much of a text to show.
@@ -161,10 +162,10 @@ impl fmt::Display for Piece<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Piece::Line { text, cut: 0 } => f.write_str(text),
-            Piece::Line { text, cut } => write!(f, "{text}… ({} more characters)", thousands(*cut as u64)),
-            Piece::LikeIt(n) => write!(f, "… and {} more like it", thousands(*n as u64)),
+            Piece::Line { text, cut } => write!(f, "{text}… ({} more characters)", HumanCount(*cut as u64)),
+            Piece::LikeIt(n) => write!(f, "… and {} more like it", HumanCount(*n as u64)),
             Piece::More(1) => f.write_str("… and 1 more line"),
-            Piece::More(n) => write!(f, "… and {} more lines", thousands(*n as u64)),
+            Piece::More(n) => write!(f, "… and {} more lines", HumanCount(*n as u64)),
         }
     }
 }
@@ -185,20 +186,7 @@ impl fmt::Display for Bounded<'_> {
 pub fn list<T: AsRef<str>>(items: &[T], max: usize) -> String {
     let mut out = items.iter().take(max).map(AsRef::as_ref).collect::<Vec<_>>().join(", ");
     if items.len() > max {
-        out.push_str(&format!(", … and {} more", thousands((items.len() - max) as u64)));
-    }
-    out
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
+        out.push_str(&format!(", … and {} more", HumanCount((items.len() - max) as u64)));
     }
     out
 }
@@ -310,9 +298,10 @@ mod tests {
     fn lists_and_numbers() {
         assert_eq!(list(&["a", "b", "c"], 5), "a, b, c");
         assert_eq!(list(&["a", "b", "c"], 2), "a, b, … and 1 more");
-        assert_eq!(thousands(8_190), "8,190");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
+        // Counts in every report are indicatif's HumanCount: pinned here, since the tests read them.
+        assert_eq!(HumanCount(8_190).to_string(), "8,190");
+        assert_eq!(HumanCount(1_234_567).to_string(), "1,234,567");
+        assert_eq!(HumanCount(999).to_string(), "999");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
         assert_eq!(plural(1, "entry"), "1 entry");

@@ -112,3 +112,15 @@ pub fn write(out: &mut impl fmt::Write, report: &RunReport) -> fmt::Result {
 fn longest_backtick_run(text: &str) -> usize {
     text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::{sample, stable_snapshot};
+
+    /// What a reader of `$GITHUB_STEP_SUMMARY` sees for the sample report (every status).
+    #[test]
+    fn markdown_snapshot() {
+        stable_snapshot(|| insta::assert_snapshot!(render(&sample())));
+    }
+}

@@ -14,6 +14,8 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+#[cfg(test)]
+mod sample;
 pub mod terminal;
 
 use crate::results::{CellReport, KnownRef, RunReport, Status};
