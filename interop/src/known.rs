@@ -172,19 +172,9 @@ mod tests {
     fn cell(name: &str, status: Status, reason: Option<&str>) -> CellReport {
         CellReport {
             name: name.into(),
-            server: "s".into(),
-            client: "c".into(),
-            case: "k".into(),
-            spec: String::new(),
-            mode: interop_wire::Mode::Raw,
             status,
             reason: reason.map(str::to_owned),
-            failure: None,
-            known: None,
-            duration_ms: 0,
-            flake_rate: None,
-            attempts: Vec::new(),
-            repro: Vec::new(),
+            ..CellReport::new("s", "c", "k")
         }
     }
 

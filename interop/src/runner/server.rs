@@ -143,14 +143,7 @@ impl Server {
         limit: Duration,
     ) -> (ProcessLog, Option<std::process::ExitStatus>) {
         let status = wait_or_kill(&mut self.child, limit).await;
-        let lines = self.rest.await.unwrap_or_default();
-        let stderr = self.stderr.await.unwrap_or_default();
-        let log = ProcessLog {
-            command: self.spec.shell(),
-            exit: status.map_or_else(|| Exit::timed_out(limit), Exit::of),
-            stdout: cut(format!("{}\n{}", self.first_line, lines.join("\n")).as_bytes()),
-            stderr: cut(&stderr),
-        };
+        let (log, _) = self.log(status, limit).await;
         (log, status)
     }
 
@@ -171,15 +164,26 @@ impl Server {
                 "server still running {SERVER_STOP_TIMEOUT:?} after SIGTERM; killed"
             ))),
         }
+        let (log, lines) = self.log(status, SERVER_STOP_TIMEOUT).await;
+        (log, lines, problems)
+    }
+
+    /// Once it has exited (`status`), or been killed after `waited`: its log for the report, and
+    /// the lines it printed after the first.
+    async fn log(
+        self,
+        status: Option<std::process::ExitStatus>,
+        waited: Duration,
+    ) -> (ProcessLog, Vec<String>) {
         let lines = self.rest.await.unwrap_or_default();
         let stderr = self.stderr.await.unwrap_or_default();
         let log = ProcessLog {
             command: self.spec.shell(),
-            exit: status.map_or_else(|| Exit::timed_out(SERVER_STOP_TIMEOUT), Exit::of),
+            exit: status.map_or_else(|| Exit::timed_out(waited), Exit::of),
             stdout: cut(format!("{}\n{}", self.first_line, lines.join("\n")).as_bytes()),
             stderr: cut(&stderr),
         };
-        (log, lines, problems)
+        (log, lines)
     }
 }
 
