@@ -70,6 +70,32 @@ pub struct Implementation {
     pub run: Run,
 }
 
+/// The name of the client slot of conformance cells (`<server>/conformance/<case>`): the harness
+/// itself, not an implementation of the manifest, which may not use the name.
+pub const CONFORMANCE_PEER: &str = "conformance";
+
+impl Implementation {
+    /// The harness as the client of conformance cells: no process, no tools, no build; every mode
+    /// and feature, since it speaks the protocol through the wire crate.
+    pub fn conformance_peer() -> Implementation {
+        Implementation {
+            name: CONFORMANCE_PEER.into(),
+            language: "rust".into(),
+            role: Role::Client,
+            tools: Vec::new(),
+            modes: vec![Mode::Raw, Mode::Framed],
+            supports: Feature::ALL.to_vec(),
+            build: None,
+            run: Run { command: Vec::new(), env: BTreeMap::new(), cwd: None },
+        }
+    }
+
+    /// Whether this is [`Implementation::conformance_peer`].
+    pub fn is_conformance_peer(&self) -> bool {
+        self.name == CONFORMANCE_PEER && self.run.command.is_empty()
+    }
+}
+
 /// Something a case needs beyond its mode. An implementation declares the features it has in its
 /// `supports`; a cell whose server or client lacks one the case needs is "unsupported".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -101,6 +127,16 @@ impl Feature {
             Feature::MaxConnections => "max-connections",
         }
     }
+
+    /// Every feature.
+    pub const ALL: [Feature; 6] = [
+        Feature::Ipv6,
+        Feature::Unix,
+        Feature::Udp,
+        Feature::Pipeline,
+        Feature::HalfClose,
+        Feature::MaxConnections,
+    ];
 
     /// Whether a server (`server`) or a client (`!server`) must support it: both for transports,
     /// only clients for client options, only servers for server options.
@@ -170,7 +206,9 @@ pub enum ManifestError {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
     /// An implementation's name cannot be part of a cell name.
-    #[error("implementation name {0:?} must be non-empty, without '/', ' ' or '*'")]
+    #[error(
+        "implementation name {0:?} must be non-empty, without '/', ' ' or '*', and not `conformance` (the harness's own client)"
+    )]
     Name(String),
     /// Two implementations have this name.
     #[error("implementation {0:?} is defined twice")]
@@ -217,7 +255,7 @@ impl Manifest {
         let mut seen = HashMap::new();
         for imp in &self.implementations {
             let name = || imp.name.clone();
-            if imp.name.is_empty() || imp.name.contains(['/', ' ', '*']) {
+            if imp.name.is_empty() || imp.name.contains(['/', ' ', '*']) || imp.name == CONFORMANCE_PEER {
                 return Err(Invalid::Name(name()));
             }
             if seen.insert(imp.name.as_str(), ()).is_some() {
@@ -309,6 +347,10 @@ mod tests {
         assert!(Manifest::parse(&twice).unwrap_err().to_string().contains("defined twice"));
         let typo = GOOD.replace("modes =", "mode =");
         assert!(Manifest::parse(&typo).is_err());
+        let feature = GOOD.replace("modes = [", "supports = [\"ipv7\"]\n        modes = [");
+        assert!(Manifest::parse(&feature).unwrap_err().to_string().contains("ipv7"));
+        let reserved = GOOD.replace(r#"name = "python""#, r#"name = "conformance""#);
+        assert!(Manifest::parse(&reserved).unwrap_err().to_string().contains("the harness's own client"));
     }
 
     #[test]

@@ -172,7 +172,9 @@ fn hint(pattern: &str, names: &[&str], list: bool) -> String {
 /// All cells the filter selects, ordered server, client, case (manifest and catalogue order).
 pub fn plan(manifest: &Manifest, filter: &Filter) -> Result<Vec<Cell>, PlanError> {
     let all_servers: Vec<&Implementation> = manifest.with_role(Role::Server).collect();
-    let all_clients: Vec<&Implementation> = manifest.with_role(Role::Client).collect();
+    // The harness itself is the client of conformance cells.
+    let peer = Implementation::conformance_peer();
+    let all_clients: Vec<&Implementation> = manifest.with_role(Role::Client).chain([&peer]).collect();
     let all_cases = catalogue();
     let server_names: Vec<&str> = all_servers.iter().map(|i| i.name.as_str()).collect();
     let client_names: Vec<&str> = all_clients.iter().map(|i| i.name.as_str()).collect();
@@ -198,6 +200,14 @@ pub fn plan(manifest: &Manifest, filter: &Filter) -> Result<Vec<Cell>, PlanError
             let client = Arc::new((*client).clone());
             let skipped = filter.opt_out.reason(&server, &client);
             for case in &cases {
+                let runs = if client.is_conformance_peer() {
+                    case.kind.for_conformance()
+                } else {
+                    case.kind.for_clients()
+                };
+                if !runs {
+                    continue;
+                }
                 let names = [server.name.as_str(), client.name.as_str(), case.name];
                 let name = names.join("/");
                 if skip.iter().any(|p| p.matches(&name) || names.iter().any(|n| p.matches(n))) {
@@ -288,6 +298,19 @@ mod tests {
     }
 
     #[test]
+    fn the_harness_is_the_client_of_conformance_cells_only() {
+        let all = names(&Filter::default());
+        let has = |name: &str| all.iter().any(|n| n == name);
+        assert!(has("rust-server/conformance/garbage") && has("python-server/conformance/sigterm-drain"));
+        // The server cases run both ways: with each client program, and with the harness alone.
+        assert!(has("rust-server/conformance/busy") && has("rust-server/java/busy"));
+        assert!(!all.iter().any(|n| n.ends_with("/java/garbage")), "probes are the harness's");
+        assert!(!has("rust-server/conformance/hello"), "delivery cases need a client program");
+        let only = names(&Filter { clients: strings(&["conformance"]), ..Filter::default() });
+        assert!(!only.is_empty() && only.iter().all(|n| n.contains("/conformance/")));
+    }
+
+    #[test]
     fn names_are_globs() {
         let filter = Filter {
             servers: strings(&["rust-*"]),
@@ -324,7 +347,7 @@ mod tests {
             r#"no case matches "utf9*"; did you mean "utf8"?"#
         );
         let far = error(Filter { clients: strings(&["rust", "cobol"]), ..Filter::default() });
-        assert_eq!(far, r#"no client matches "cobol"; known: rust, java, python, go, node"#);
+        assert_eq!(far, r#"no client matches "cobol"; known: rust, java, python, go, node, conformance"#);
         assert!(error(Filter { cases: strings(&["["]), ..Filter::default() }).starts_with("--case \"[\""));
     }
 

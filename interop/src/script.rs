@@ -41,6 +41,9 @@ pub fn script(context: &Prepared, cells: &[Cell]) -> String {
                 let client = context.client_command(cell, (1, &path), 0, &[], CLIENT_TIMEOUT_MS).shell();
                 let _ = writeln!(out, "( {client} ) > /dev/null 2>&1 || true");
             }
+            _ if cell.client.is_conformance_peer() => {
+                let _ = writeln!(out, "# not scripted: the harness itself is this cell's client");
+            }
             _ if cell.case.fault.is_some() => {
                 let _ = writeln!(out, "# not scripted: this case needs the harness's relay for its fault");
             }
@@ -48,7 +51,8 @@ pub fn script(context: &Prepared, cells: &[Cell]) -> String {
             | CaseKind::Restart(_)
             | CaseKind::Broken { .. }
             | CaseKind::Busy(_)
-            | CaseKind::LogFailure(_) => {
+            | CaseKind::LogFailure(_)
+            | CaseKind::Conformance(_) => {
                 let _ = writeln!(
                     out,
                     "# not scripted: this case needs the harness (a silent server, a restart, held \

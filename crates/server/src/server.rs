@@ -558,6 +558,13 @@ pub async fn run_udp(
         if peers.len() >= config.max_connections && !peers.contains_key(&from) {
             peers.clear();
         }
+        if n > MAX_UDP_PAYLOAD {
+            // No message, so no sequence number, and no `conn`: a UDP peer's connection never
+            // ends, so no error event is its last (PROTOCOL.md §10.3).
+            let error = format!("datagram truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged");
+            log.emit(ServerEvent::Error { conn: None, peer: Some(peer), error }).await;
+            continue;
+        }
         let (conn, seq) = match peers.get_mut(&from) {
             Some((conn, seq)) => {
                 *seq += 1;
@@ -571,11 +578,6 @@ pub async fn run_udp(
                 (conn, 1)
             }
         };
-        if n > MAX_UDP_PAYLOAD {
-            let error = format!("datagram {seq} truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged");
-            log.emit(ServerEvent::Error { conn: Some(conn), peer: Some(peer), error }).await;
-            continue;
-        }
         let view = MessageView::of(&buf[..n]);
         let ack = Reply::Ack { seq, digest: view.digest };
         // Logged, then acknowledged; a datagram the log could not take is never acknowledged.

@@ -48,6 +48,30 @@ pub enum CaseKind {
     /// `ERR output`, not an acknowledgement (exit 5, an error line with `ERR output`), and the
     /// server must exit 3 on its own, with one `error:` line on stderr (PROTOCOL.md §5).
     LogFailure(Payload),
+    /// A conformance probe: the harness itself plays a (hostile) client of the server, with no
+    /// client process; its cells are `<server>/conformance/<case>`.
+    Conformance(Probe),
+}
+
+/// What a conformance case does to the server; each is specified by its case's `spec`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// Bytes that are not a frame (an HTTP request), then an honest frame on a new connection.
+    Garbage,
+    /// `FF FF FF FF`, then the maximum plus one, as length prefixes.
+    TooLarge,
+    /// EOF inside a frame: in its payload, and in its length prefix.
+    EofMidFrame,
+    /// A reset (`SO_LINGER` 0) inside a frame, then an honest frame.
+    RstMidFrame,
+    /// Many connections dribbling a length prefix a byte a second while an honest one is served.
+    Slowloris,
+    /// Connections streaming frames when the server gets SIGTERM.
+    SigtermDrain,
+    /// A framed message over a Unix socket whose path holds a stale socket file.
+    UnixStale,
+    /// A datagram larger than the UDP maximum, then an honest one.
+    UdpOversize,
 }
 
 /// The `--max-connections` of the `busy` case, and how many connections the harness holds.
@@ -65,6 +89,7 @@ impl CaseKind {
             }
             CaseKind::Broken { payloads, .. } => vec![payloads.clone()],
             CaseKind::Refused | CaseKind::Silent { .. } => vec![Vec::new()],
+            CaseKind::Conformance(_) => Vec::new(),
         };
         let sending_order = |payloads: Vec<Payload>| {
             let (files, args): (Vec<_>, Vec<_>) = payloads.into_iter().partition(|p| p.via == Via::File);
@@ -77,7 +102,24 @@ impl CaseKind {
     pub fn uses_server(&self) -> bool {
         !matches!(self, CaseKind::Refused | CaseKind::Silent { .. })
     }
+
+    /// Whether client implementations run it (as `<server>/<client>/<case>` cells).
+    pub fn for_clients(&self) -> bool {
+        !matches!(self, CaseKind::Conformance(_))
+    }
+
+    /// Whether the harness runs it against each server as the client itself (as
+    /// `<server>/conformance/<case>` cells): the conformance probes, and the server cases a
+    /// client also runs (`busy`, `log-failure`), which check the server's side without a client
+    /// program's.
+    pub fn for_conformance(&self) -> bool {
+        matches!(self, CaseKind::Conformance(_) | CaseKind::Busy(_) | CaseKind::LogFailure(_))
+    }
 }
+
+/// The clients' `--timeout-ms` in cases whose stream the relay slices into pieces the server must
+/// read one at a time.
+pub const SLICED_TIMEOUT_MS: u64 = 30_000;
 
 /// How much longer than its `--timeout-ms` a client may take to give up on a silent server, counted
 /// from when it connected (so a slow process start-up does not count), to its exit.
@@ -144,6 +186,12 @@ impl Case {
         case.name = name;
         case.spec = spec;
         case.fault = Some(toxic);
+        if let Toxic::Slicer { one_piece_per_read: true, .. } = toxic {
+            // The relay waits for the server to read each piece before it sends the next, so a
+            // message takes as many scheduler turns of the server as it has pieces: on a loaded
+            // machine that can exceed the default ten seconds a client waits for its reply.
+            case.timeout_ms = Some(SLICED_TIMEOUT_MS);
+        }
         if let Some(code) = breaks {
             let payloads = base.kind.processes().into_iter().next().unwrap_or_default();
             case.kind = CaseKind::Broken { payloads, code };

@@ -3,30 +3,41 @@
 //!
 //! - [`case`]: what a case is ([`Case`], [`CaseKind`]) and the builders the tables use;
 //! - [`payload`]: what clients send, and how it reaches them;
-//! - the tables, by theme: [`basic`], [`transport`], [`client`], [`server`], [`fault`].
+//! - the tables, by theme: [`basic`], [`transport`], [`client`], [`server`], [`fault`], and
+//!   [`conformance`] (the harness itself as the client of each server).
 //!
 //! Cases are found by name, never by position: the order is only the order people read them in.
 
 pub mod basic;
 pub mod case;
 pub mod client;
+pub mod conformance;
 pub mod fault;
 pub mod payload;
 pub mod server;
 pub mod transport;
 
 pub use basic::{CONCURRENT_CLIENTS, LARGE_BYTES, MANY_MESSAGES};
-pub use case::{BUSY_LIMIT, Case, CaseKind, SILENT_MARGIN_MS};
+pub use case::{BUSY_LIMIT, Case, CaseKind, Probe, SILENT_MARGIN_MS};
 pub use payload::{Payload, Via, pseudo_random};
 
 /// Every case, theme by theme, in a stable order.
 pub fn catalogue() -> Vec<Case> {
-    [basic::cases(), transport::cases(), client::cases(), server::cases(), fault::cases()].concat()
+    [
+        basic::cases(),
+        transport::cases(),
+        client::cases(),
+        server::cases(),
+        fault::cases(),
+        conformance::cases(),
+    ]
+    .concat()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toxic::Toxic;
 
     #[test]
     fn names_are_unique_and_payloads_deterministic() {
@@ -61,7 +72,11 @@ mod tests {
         let hang = catalogue().into_iter().find(|c| c.name == "hello+timeout").unwrap();
         assert_eq!(hang.timeout_ms, Some(1000));
         let others = catalogue().into_iter().filter(|c| c.fault.is_some() && c.name != "hello+timeout");
-        assert!(others.into_iter().all(|c| c.timeout_ms.is_none()));
+        for case in others {
+            let sliced = matches!(case.fault, Some(Toxic::Slicer { one_piece_per_read: true, .. }));
+            let want = sliced.then_some(case::SLICED_TIMEOUT_MS);
+            assert_eq!(case.timeout_ms, want, "{}", case.name);
+        }
     }
 
     #[test]

@@ -107,6 +107,12 @@ impl Prepared {
         let path = UnixPath::for_repro(cell);
         let at = (REPRO_PORT, path.as_path());
         let server = || self.server_command(cell, REPRO_PORT, &path).shell();
+        if cell.client.is_conformance_peer() {
+            // No client program: the harness is the client, so only `repro` replays it all.
+            lines.push(format!("# the server alone, by hand: {}", server()));
+            lines.push(format!("# the client is the harness itself: {}", cell.case.spec));
+            return lines;
+        }
         match &cell.case.kind {
             CaseKind::Refused => {
                 lines.push(format!("# nothing may listen on port {REPRO_PORT}; the client must exit 3"))
@@ -132,7 +138,10 @@ impl Prepared {
                 ));
                 lines.push("# then, answered ERR output (exit 5) while the server exits 3:".into());
             }
-            CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } | CaseKind::Broken { .. } => {
+            CaseKind::Deliver(_)
+            | CaseKind::ClientRefuses { .. }
+            | CaseKind::Broken { .. }
+            | CaseKind::Conformance(_) => {
                 lines.push(format!("# by hand, terminal 1: {}", server()));
                 if let Some(toxic) = cell.case.fault {
                     lines.push(format!(

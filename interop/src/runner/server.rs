@@ -136,15 +136,20 @@ impl Server {
         waited.is_ok_and(|p| p.is_ok_and(|p| !p.ended))
     }
 
-    /// Waits (at most `limit`) for the server to exit by itself, then kills it; returns its log
-    /// and its exit status (`None`: it was still running).
+    /// Waits (at most `limit`) for the server to exit by itself, then kills it; returns its log,
+    /// the lines it printed after the first, and its exit status (`None`: it was still running).
     pub async fn exit_on_its_own(
         mut self,
         limit: Duration,
-    ) -> (ProcessLog, Option<std::process::ExitStatus>) {
+    ) -> (ProcessLog, Vec<String>, Option<std::process::ExitStatus>) {
         let status = wait_or_kill(&mut self.child, limit).await;
-        let (log, _) = self.log(status, limit).await;
-        (log, status)
+        let (log, lines) = self.log(status, limit).await;
+        (log, lines, status)
+    }
+
+    /// Sends it SIGTERM and returns at once.
+    pub fn terminate(&self) {
+        signal_group(&self.child, Signal::SIGTERM);
     }
 
     /// SIGTERM, then its output; a server that exited early, or not cleanly, is a problem.

@@ -19,3 +19,6 @@ pub const SERVER_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the relay lets a connection held open by a `timeout` fault stay open after the
 /// clients exited: nothing passes through it, so there is nothing to wait for.
 pub const HELD_CONNECTION_GRACE: Duration = Duration::from_millis(300);
+/// How long the harness, as the client of a conformance cell, waits for the server to accept,
+/// read or reply.
+pub const PEER_REPLY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,6 +1,8 @@
 //! `busy`: the server runs with a connection limit, the harness holds that many connections, and
-//! the client must be turned away with `ERR busy` (exit 5).
+//! the client must be turned away with `ERR busy` (exit 5). When the harness is the client (the
+//! conformance cell), it reads the `ERR busy` itself.
 
+use super::conformance::peer;
 use super::trial::{Trial, expect_client_error};
 use crate::catalogue::BUSY_LIMIT;
 use crate::results::Problem;
@@ -35,17 +37,21 @@ pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
             "the server did not log `connected` for the {BUSY_LIMIT} held connections within {SERVER_SETTLE_TIMEOUT:?}"
         )));
     }
-    let out = t.run_client((port, path)).await;
+    let out = if t.by_harness() {
+        Err(turned_away((cell.case.host, port)).await)
+    } else {
+        Ok(t.run_client((port, path)).await)
+    };
     // Give the slots back; the server must finish both connections and stop cleanly.
     drop(held);
     server.settle(&peers, SERVER_SETTLE_TIMEOUT).await;
     let (log, lines, stop_problems) = server.stop().await;
     t.attempt.server = Some(log);
-    let out = match out {
-        Ok(out) => out,
-        Err(problem) => return vec![problem],
-    };
-    problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR busy")));
+    match out {
+        Ok(Ok(out)) => problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR busy"))),
+        Ok(Err(problem)) => return vec![problem],
+        Err(harness) => problems.extend(harness),
+    }
     problems.extend(stop_problems);
     let (events, unparsed) = parse_events(&lines);
     problems.extend(unparsed);
@@ -64,4 +70,19 @@ pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
         ));
     }
     problems
+}
+
+/// The harness as the connection over the limit: it must read `ERR busy` at once.
+async fn turned_away((host, port): (&str, u16)) -> Vec<Problem> {
+    let outcome = async {
+        let addr = tokio::net::lookup_host((host, port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| Problem::harness(format!("harness: cannot resolve {host}")))?;
+        let mut stream = peer::connect(addr).await?;
+        peer::expect_err(&mut stream, interop_wire::reply::ERR_BUSY, "a connection over the limit").await?;
+        peer::finish(&mut stream).await.map(drop)
+    };
+    outcome.await.err().into_iter().collect()
 }

@@ -1,6 +1,8 @@
 //! `log-failure`: the server's stdout is closed after its `listening on` line; the client must get
-//! `ERR output` (exit 5), and the server must exit 3 by itself with one `error:` line.
+//! `ERR output` (exit 5), and the server must exit 3 by itself with one `error:` line. When the
+//! harness is the client (the conformance cell), it sends the message and reads the `ERR output`.
 
+use super::conformance::peer;
 use super::trial::{Trial, expect_client_error};
 use crate::results::Problem;
 use crate::runner::server::{EXIT_SERVER_OUTPUT, ServerStdout};
@@ -10,18 +12,28 @@ use crate::runner::timeouts::SERVER_STOP_TIMEOUT;
 /// client must get `ERR output`, and the server must exit 3 by itself.
 pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
     let path = t.path;
+    let mut problems_from_harness = Vec::new();
     let server = match t.start_server(0, ServerStdout::CloseAfterListening).await {
         Ok(server) => server,
         Err(problem) => return vec![problem],
     };
     let port = server.port.unwrap_or(0);
-    let out = t.run_client((port, path)).await;
-    let (log, status) = server.exit_on_its_own(SERVER_STOP_TIMEOUT).await;
+    let out = if t.by_harness() {
+        let addr = server.addr;
+        Err(not_logged(addr).await)
+    } else {
+        Ok(t.run_client((port, path)).await)
+    };
+    let (log, _, status) = server.exit_on_its_own(SERVER_STOP_TIMEOUT).await;
     let stderr = log.stderr.clone();
     t.attempt.server = Some(log);
     let out = match out {
-        Ok(out) => out,
-        Err(problem) => return vec![problem],
+        Ok(Ok(out)) => Some(out),
+        Ok(Err(problem)) => return vec![problem],
+        Err(harness) => {
+            problems_from_harness = harness;
+            None
+        }
     };
     // The server's side first: how a server gets this wrong is what a known failure names.
     let mut problems = Vec::new();
@@ -38,6 +50,21 @@ pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
     if lines.len() != 1 || !lines[0].starts_with("error: ") {
         problems.push(Problem::server(format!("the server's stderr is not one `error: ` line: {stderr:?}")));
     }
-    problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR output")));
+    match out {
+        Some(out) => problems.extend(expect_client_error(&out, 5, "(protocol error)", Some("ERR output"))),
+        None => problems.extend(problems_from_harness),
+    }
     problems
+}
+
+/// The harness as the client: its message must be answered `ERR output`, not acknowledged.
+async fn not_logged(addr: Option<std::net::SocketAddr>) -> Vec<Problem> {
+    let outcome = async {
+        let addr = addr.ok_or_else(|| Problem::harness("log-failure needs a TCP server"))?;
+        let mut stream = peer::connect(addr).await?;
+        peer::send(&mut stream, &peer::frame(interop_wire::DEFAULT_MESSAGE.as_bytes())).await?;
+        let what = "a message the server cannot log";
+        peer::expect_err(&mut stream, interop_wire::reply::ERR_OUTPUT, what).await.map(drop)
+    };
+    outcome.await.err().into_iter().collect()
 }

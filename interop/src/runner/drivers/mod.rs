@@ -6,9 +6,11 @@
 //! - [`refused`], [`silent`]: clients alone, against a port nobody serves or a harness that never
 //!   answers;
 //! - [`restart`]: a server killed and started again;
-//! - [`busy`], [`log_failure`]: a server over its connection limit, or with its log gone.
+//! - [`busy`], [`log_failure`]: a server over its connection limit, or with its log gone;
+//! - [`conformance`]: the harness itself as the (hostile) client of a server.
 
 mod busy;
+pub(super) mod conformance;
 mod deliver;
 mod log_failure;
 mod refused;
@@ -71,5 +73,6 @@ async fn drive(t: &mut Trial<'_>) -> Vec<Problem> {
         CaseKind::Deliver(_) | CaseKind::ClientRefuses { .. } | CaseKind::Broken { .. } => {
             deliver::run(t).await
         }
+        CaseKind::Conformance(probe) => conformance::run(t, *probe).await,
     }
 }

@@ -27,6 +27,11 @@ pub struct Trial<'a> {
 }
 
 impl Trial<'_> {
+    /// Whether the harness itself is the client (a `<server>/conformance/<case>` cell).
+    pub fn by_harness(&self) -> bool {
+        self.cell.client.is_conformance_peer()
+    }
+
     /// Starts the cell's server on `port` (0: any) or the attempt's path.
     pub async fn start_server(&self, port: u16, stdout: ServerStdout) -> Result<Server, Problem> {
         Server::start(self.prepared.server_command(self.cell, port, self.path), stdout).await
