@@ -78,7 +78,7 @@ type proc struct {
 	first string // the first line
 
 	mu      sync.Mutex
-	lines   []string // stdout after the first line
+	stdout  []string // stdout after the first line
 	changed chan struct{}
 	stderr  bytes.Buffer // written by exec's copier until exit
 
@@ -183,7 +183,7 @@ func (p *proc) read(r *os.File, first chan<- string) {
 			first <- sc.Text()
 		} else {
 			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
+			p.stdout = append(p.stdout, sc.Text())
 			p.mu.Unlock()
 			select {
 			case p.changed <- struct{}{}:
@@ -201,7 +201,23 @@ func (p *proc) read(r *os.File, first chan<- string) {
 func (p *proc) output() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]string(nil), p.lines...)
+	return append([]string(nil), p.stdout...)
+}
+
+// lines waits until stdout has at least n lines after the first, and returns them all.
+func (p *proc) lines(n int) []string {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := p.output()
+		if len(out) >= n {
+			return out
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("stdout has %d lines after 15 s, want %d: %q", len(out), n, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (p *proc) stderrText() string {
@@ -249,6 +265,13 @@ func (p *proc) ended(peer string) event {
 	return p.waitFor("end of "+peer, func(ev event) bool {
 		return ev.Peer == peer && ev.Conn != 0 && (ev.Event == "closed" || ev.Event == "error")
 	})
+}
+
+// ofAtLeast waits until the connection from peer has at least n events, and returns them.
+func (p *proc) ofAtLeast(peer string, n int) []event {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf("%d events of %s", n, peer), func(event) bool { return len(p.of(peer)) >= n })
+	return p.of(peer)
 }
 
 // of is the events of the connection from peer.
@@ -425,4 +448,33 @@ func reset(t *testing.T, c net.Conn) {
 		t.Fatal(err)
 	}
 	_ = c.Close()
+}
+
+// exitOf runs the server to its end (it must exit by itself) and returns its exit code and
+// stderr.
+func exitOf(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binaryPath, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), stderr.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, stderr.String()
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("%q still running after 10 s", args)
+		return 0, ""
+	}
 }

@@ -37,13 +37,18 @@ func addrs(host string) ([]netip.Addr, error) {
 	return ips, err
 }
 
-// network is "tcp4"/"udp4" or "tcp6"/"udp6" for ip: exactly the family asked for, so that
-// 0.0.0.0 is not widened into a dual-stack [::].
+// network is the network to bind ip with: "tcp4" (or "udp4") for IPv4, so that 0.0.0.0 is not
+// widened into a dual-stack [::]; "tcp6" for IPv6, except the wildcard ::, which Go binds
+// dual-stack (IPv6-only off, as the system's default gives C, Rust and Python), only with "tcp".
 func network(kind string, ip netip.Addr) string {
-	if ip.Unmap().Is4() {
+	switch {
+	case ip.Unmap().Is4():
 		return kind + "4"
+	case ip.IsUnspecified():
+		return kind
+	default:
+		return kind + "6"
 	}
-	return kind + "6"
 }
 
 // ListenTCP listens on the first address of host that works (Go sets SO_REUSEADDR on every

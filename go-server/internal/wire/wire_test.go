@@ -94,12 +94,12 @@ func TestMessageInPieces(t *testing.T) {
 		[]byte("中文 accentué 😀 done"),
 		[]byte("😀😀😀"),
 		[]byte("a\xffb"),
-		[]byte("\xe4\xb8"),             // a character cut short at the end
-		[]byte("\xe4\xb8a\xad"),         // a character broken in the middle
-		[]byte("\xf0\x9f\x98"),          // 4-byte character missing its last byte
-		[]byte("\xed\xa0\x80"),          // a surrogate: not UTF-8
-		[]byte("\xc0\xaf"),              // overlong
-		[]byte("x\x80\x80\x80\x80"),     // stray continuation bytes
+		[]byte("\xe4\xb8"),          // a character cut short at the end
+		[]byte("\xe4\xb8a\xad"),     // a character broken in the middle
+		[]byte("\xf0\x9f\x98"),      // 4-byte character missing its last byte
+		[]byte("\xed\xa0\x80"),      // a surrogate: not UTF-8
+		[]byte("\xc0\xaf"),          // overlong
+		[]byte("x\x80\x80\x80\x80"), // stray continuation bytes
 		append(bytes.Repeat([]byte("é"), 2100), 0xff),
 		bytes.Repeat([]byte("日本"), 1000),
 		allBytes(),
