@@ -79,6 +79,8 @@ type proc struct {
 
 	mu      sync.Mutex
 	stdout  []string // stdout after the first line
+	parseMu sync.Mutex
+	parsed  []event // stdout's first lines, parsed
 	changed chan struct{}
 	stderr  bytes.Buffer // written by exec's copier until exit
 
@@ -226,18 +228,22 @@ func (p *proc) stderrText() string {
 	return p.stderr.String()
 }
 
-// events parses every line after the first (the listening event included).
+// events parses every line after the first (the listening event included). Lines are parsed
+// once, as they come.
 func (p *proc) events() []event {
 	p.t.Helper()
-	var evs []event
-	for _, line := range p.output() {
+	out := p.output()
+	p.parseMu.Lock()
+	defer p.parseMu.Unlock()
+	for _, line := range out[len(p.parsed):] {
 		var ev event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			p.t.Fatalf("not a JSON event: %q: %v", line, err)
 		}
-		evs = append(evs, ev)
+		p.parsed = append(p.parsed, ev)
 	}
-	return evs
+	// Only ever appended to: the caller may keep this view.
+	return p.parsed[:len(p.parsed):len(p.parsed)]
 }
 
 // waitFor waits until some event satisfies ok, and returns it.
@@ -367,6 +373,23 @@ func readReply(t *testing.T, c net.Conn) string {
 	return string(b)
 }
 
+// tryReply reads one reply frame, or says why it could not.
+func tryReply(c net.Conn) (string, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(c, h[:]); err != nil {
+		return "", err
+	}
+	n := binary.BigEndian.Uint32(h[:])
+	if n > 1024 {
+		return "", fmt.Errorf("reply of %d bytes", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
 // ack is the ACK expected for message seq carrying payload.
 func ack(seq int, payload []byte) string {
 	return fmt.Sprintf("ACK %d %d %s", seq, len(payload), sha(payload))
@@ -428,7 +451,7 @@ func allBytes() []byte {
 	return b
 }
 
-func text(s string) *string { return &s }
+func itoa(n int) string { return fmt.Sprint(n) }
 
 // messages is the message events among evs.
 func messages(evs []event) []event {
