@@ -69,14 +69,26 @@ func (c *conn) deadline(read bool, d time.Time) error {
 	return c.nc.SetWriteDeadline(d)
 }
 
-// interrupt makes every wait of the connection return at once, and says why.
+// interrupt makes every wait of the connection return at once, and says why. A connection
+// already ending (interrupted before, or ending itself: see mark) is left alone: its goroutine
+// sets its own deadlines from then on, and a deadline in the past would cut its last reply.
 func (c *conn) interrupt(why ending) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.why != running {
+		return
+	}
+	c.why = why
+	_ = c.nc.SetDeadline(aLongTimeAgo)
+}
+
+// mark says why the connection ends, when its own goroutine ends it, without interrupting it.
+func (c *conn) mark(why ending) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.why == running {
 		c.why = why
 	}
-	_ = c.nc.SetDeadline(aLongTimeAgo)
 }
 
 // reason is why the server ends the connection (running: it does not).

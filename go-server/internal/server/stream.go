@@ -344,6 +344,7 @@ func (s *Stream) message(c *conn, seq uint64, v wire.View) error {
 // endForOutput ends a connection once the log is broken, without events: framed, ERR output in
 // place of the ACK it would have had; raw, a reset (an orderly close would say "recorded").
 func (s *Stream) endForOutput(c *conn) {
+	c.mark(endOutput) // from now on the server does not interrupt it: it is answering
 	c.evMu.Lock()
 	c.reported = true
 	c.evMu.Unlock()
