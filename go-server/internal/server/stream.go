@@ -262,6 +262,13 @@ func (s *Stream) serve(c *conn) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
+	// As net/http does: a bug in serving one connection ends that connection, not the server.
+	defer func() {
+		if r := recover(); r != nil {
+			s.report(c, fmt.Sprintf("internal error: %v", r), 0)
+			reset(c.nc)
+		}
+	}()
 	c.peer, c.local = s.ends(c.nc)
 	if err := s.log.Connected(c.id, c.peer, c.local); err != nil {
 		s.endForOutput(c)

@@ -80,9 +80,15 @@ func (u *UDP) Serve(stop <-chan struct{}) error {
 }
 
 // datagram handles one datagram; an error means the log is broken.
-func (u *UDP) datagram(data []byte, from netip.AddrPort) error {
+func (u *UDP) datagram(data []byte, from netip.AddrPort) (err error) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	peer := wire.FormatAddrPort(from)
+	// A bug in handling one datagram is that datagram's error, not the server's end.
+	defer func() {
+		if r := recover(); r != nil {
+			err = u.log.Error(0, peer, fmt.Sprintf("internal error: %v", r))
+		}
+	}()
 	if len(data) >= wire.UDPBuffer {
 		return u.log.Error(0, peer, fmt.Sprintf(
 			"datagram truncated: more than %d bytes (the UDP maximum); not logged", wire.MaxUDPPayload))
