@@ -23,17 +23,18 @@ type Stream struct {
 
 	quit    chan struct{} // closed when accepting stops
 	reserve chan struct{} // one token per connection being accepted or turned away
+	busy    *busyReport
+	wg      sync.WaitGroup // served connections' goroutines
+	cut     atomic.Int64   // connections cut off at the end of the grace period
 
-	mu    sync.Mutex
+	stopOnce sync.Once
+	stopAt   time.Time // the output stop's deadline (set once, by stopDeadline)
+
+	mu    sync.Mutex            // guards what follows
 	conns map[*conn]struct{}    // served connections not yet finished
 	used  int                   // slots in use (connections whose end is not logged)
 	next  uint64                // the next connection number
 	away  map[net.Conn]struct{} // turned-away connections still open
-	wg    sync.WaitGroup        // served connections' goroutines
-	cut   atomic.Int64          // connections cut off at the end of the grace period
-	busy  *busyReport
-	stopT sync.Once
-	stopD time.Time // the output stop's deadline (set once, by stopDeadline)
 }
 
 // NewStream returns a server for ln. unixLocal is `unix:PATH` for a Unix listener, empty for
@@ -105,8 +106,8 @@ func (s *Stream) Serve(stop <-chan struct{}) error {
 // stopDeadline is when connections ended for a broken log are cut: outputStop after the first
 // call.
 func (s *Stream) stopDeadline() time.Time {
-	s.stopT.Do(func() { s.stopD = time.Now().Add(outputStop) })
-	return s.stopD
+	s.stopOnce.Do(func() { s.stopAt = time.Now().Add(outputStop) })
+	return s.stopAt
 }
 
 // open is a snapshot of the served connections.
@@ -154,7 +155,7 @@ func (s *Stream) cutOff(done <-chan struct{}) {
 	select {
 	case <-done:
 	case <-t.C:
-		// Still not ended (its goroutine is stuck, say, writing the log): end it here.
+		// Still not ended (its goroutine is stuck somewhere): end it here.
 		for _, c := range s.open() {
 			s.report(c, s.cutText(), 0)
 			reset(c.nc)
