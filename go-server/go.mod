@@ -1,0 +1,3 @@
+module interop/go-server
+
+go 1.21
