@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 abstract class Connection implements EventLoop.Handler {
     /** Most reads per readiness event, so that one fast peer cannot hold the thread. */
     private static final int READS_PER_TURN = 16;
+    private static final long MAX_TIMEOUT_NANOS = TimeUnit.DAYS.toNanos(36_500);
 
     enum State {
         /** Serving: reading, and (framed) writing acknowledgements. */
@@ -196,7 +197,10 @@ abstract class Connection implements EventLoop.Handler {
 
     /** The idle timeout starts (again) now. */
     protected final void touch() {
-        setDeadline(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(server.config().idleTimeoutMs()));
+        // At most a century (--idle-timeout-ms is a u64): the instant must not wrap around.
+        long nanos = Math.min(TimeUnit.MILLISECONDS.toNanos(server.config().idleTimeoutMs()),
+                MAX_TIMEOUT_NANOS);
+        setDeadline(System.nanoTime() + nanos);
     }
 
     private void setDeadline(long at) {
