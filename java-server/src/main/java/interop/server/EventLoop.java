@@ -81,9 +81,9 @@ public final class EventLoop implements Closeable {
     public void turn() throws IOException {
         runDue(System.nanoTime());
         Timer next = nextTimer();
-        if (stopRequested) {
-            selector.selectNow(this::dispatch);
-        } else if (next == null) {
+        // A stop requested since the caller last looked needs no special case: wakeup() makes
+        // this select return at once, even when it was called before the select began.
+        if (next == null) {
             selector.select(this::dispatch, 0); // 0: no timeout
         } else {
             long wait = next.at - System.nanoTime();

@@ -19,16 +19,18 @@ final class PeerCredentials {
     private static final int SOL_SOCKET = 1; // Linux
     private static final int SO_PEERCRED = 17; // Linux
 
-    private static final Method GET_INT_OPTION = lookUp();
+    /** {@code sun.nio.ch.SocketChannelImpl.getFD()}: a channel's file descriptor. */
+    private static final Method GET_FD = lookUp("sun.nio.ch.SocketChannelImpl", "getFD");
+    /** {@code sun.nio.ch.Net.getIntOption0(FileDescriptor, boolean, int, int)}. */
+    private static final Method GET_INT_OPTION = lookUp("sun.nio.ch.Net", "getIntOption0",
+            FileDescriptor.class, boolean.class, int.class, int.class);
 
     private PeerCredentials() {
     }
 
-    private static Method lookUp() {
+    private static Method lookUp(String className, String name, Class<?>... parameters) {
         try {
-            Class<?> net = Class.forName("sun.nio.ch.Net");
-            Method method = net.getDeclaredMethod("getIntOption0", FileDescriptor.class,
-                    boolean.class, int.class, int.class);
+            Method method = Class.forName(className).getDeclaredMethod(name, parameters);
             method.setAccessible(true);
             return method;
         } catch (ReflectiveOperationException | RuntimeException e) {
@@ -38,18 +40,16 @@ final class PeerCredentials {
 
     /** Whether peers can be named at all in this JVM. */
     static boolean available() {
-        return GET_INT_OPTION != null;
+        return GET_FD != null && GET_INT_OPTION != null;
     }
 
     /** {@code pid:<pid>} of the process that connected {@code channel}, or {@code pid:unknown}. */
     static String peerName(SocketChannel channel) {
-        if (GET_INT_OPTION == null) {
+        if (!available()) {
             return "pid:unknown";
         }
         try {
-            Method getFd = channel.getClass().getMethod("getFD");
-            getFd.setAccessible(true);
-            FileDescriptor fd = (FileDescriptor) getFd.invoke(channel);
+            FileDescriptor fd = (FileDescriptor) GET_FD.invoke(channel);
             int pid = (Integer) GET_INT_OPTION.invoke(null, fd, false, SOL_SOCKET, SO_PEERCRED);
             return pid > 0 ? "pid:" + pid : "pid:unknown";
         } catch (ReflectiveOperationException | RuntimeException e) {
