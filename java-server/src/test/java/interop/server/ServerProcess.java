@@ -45,8 +45,8 @@ final class ServerProcess implements AutoCloseable {
         String classes = System.getProperty("interop.server.classes",
                 Path.of("target", "classes").toAbsolutePath().toString());
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+        List<String> command = new ArrayList<>(List.of(java, "-XX:+UseSerialGC",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
                 "-cp", classes, "interop.server.InteropServer"));
         command.addAll(List.of(args));
         return command;
