@@ -206,6 +206,34 @@ class FramedModeTest {
     }
 
     @Test
+    void aPeerThatNeverReadsItsAcknowledgementsStallsOnlyItself() throws Exception {
+        try (ServerProcess server = framed("--idle-timeout-ms", "1000");
+             Peer stalled = Peer.connect(server.port())) {
+            // Empty frames, written and never acknowledged-read: the acknowledgements (19 times
+            // the bytes) fill both socket buffers, the server stops reading, and so does not
+            // buffer without limit; our writes block in turn. Written from a thread of its own.
+            byte[] frames = new byte[4 * 1024 * 1024];
+            Thread writer = new Thread(() -> {
+                try {
+                    stalled.send(frames);
+                } catch (Exception e) {
+                    // cut off by the server: expected
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            try (Peer other = Peer.connect(server.port())) { // the others are served meanwhile
+                other.sendFrame("unaffected");
+                other.expectAck(1, "unaffected");
+            }
+            String error = (String) server.awaitEnd(1).get("error");
+            assertTrue(error.matches("writing ack \\d+ failed: timed out after 1000 ms"), error);
+            writer.join(ServerProcess.WAIT.toMillis());
+            assertEquals(0, server.stop());
+        }
+    }
+
+    @Test
     void textFormatPrintsHelloOnceThenEveryMessage() throws Exception {
         try (ServerProcess server = ServerProcess.start("--port", "0", "--mode", "framed")) {
             String local;
