@@ -7,6 +7,7 @@ set -euo pipefail
 cargo build --quiet -p interop-client
 (cd python-server && python3 -m pytest -q)
 (cd java-client && mvn -q -B test)
+(cd java-server && mvn -q -B test)
 (cd go-client && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
 (cd go-server && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
 (cd node-client && npm test --silent)
