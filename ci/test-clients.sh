@@ -9,3 +9,4 @@ cargo build --quiet -p interop-client
 (cd java-client && mvn -q -B test)
 (cd go-client && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
 (cd node-client && npm test --silent)
+(cd node-server && npm test --silent)

@@ -81,6 +81,8 @@ export class StreamServer {
     this.slotsUsed = 0;
     this.nextConn = 1;
     this.turningAway = new Set();
+    /** Sockets whose connection has ended, closing in an orderly way (our FIN is out or queued). */
+    this.closing = new Set();
     this.stopping = false;
     this.outputDeadline = 0;
     this.busyUnlogged = 0;
@@ -111,7 +113,8 @@ export class StreamServer {
       const graceOver = new Promise((resolve) => {
         cancel = after(grace, () => resolve('grace'));
       });
-      const how = await Promise.race([this.#allEnded().then(() => 'done'), graceOver, failed.then(() => 'output')]);
+      const done = this.#allEnded().then(() => this.#allClosed());
+      const how = await Promise.race([done.then(() => 'done'), graceOver, failed.then(() => 'output')]);
       cancel();
       if (how !== 'output' && this.log.failure === null) {
         if (how === 'grace') this.#cutOff(grace);
@@ -140,6 +143,16 @@ export class StreamServer {
   #allEnded() {
     if (this.conns.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once every ended connection's socket has closed too, so that ACKs still queued in
+   * them are not lost when the process exits (each closes within CLOSE_MS).
+   */
+  async #allClosed() {
+    while (this.closing.size > 0) {
+      await new Promise((resolve) => [...this.closing][0].once('close', resolve));
+    }
   }
 
   /** The grace period is over: every connection still open gets its `error` event and a reset. */
@@ -574,10 +587,15 @@ class Connection {
   #closeGently() {
     const { socket } = this;
     this.discarding = true;
+    if (socket.destroyed) return;
     socket.end();
     this.#flow(); // keep reading (and dropping) to see the peer's FIN
     const timer = setTimeout(() => socket.destroy(), CLOSE_MS);
-    socket.once('close', () => clearTimeout(timer));
+    this.server.closing.add(socket);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.server.closing.delete(socket);
+    });
   }
 
   /**
