@@ -478,10 +478,11 @@ class Connection {
   #ack(seq, view) {
     const ok = this.socket.write(encodeFrame(ackText(seq, view.length, view.sha256)));
     if (!ok) {
-      // A peer that never reads its ACKs is stalled just like one that never writes.
+      // A peer that never reads its ACKs is stalled just like one that never writes. Reset: an
+      // orderly close would wait behind the ACKs it does not read.
       this.ackBlocked = true;
       const ms = this.config.idleTimeoutMs;
-      this.#setTimer(ms, () => this.#fail(`writing ack ${seq} failed: timed out after ${ms} ms`, 'close'));
+      this.#setTimer(ms, () => this.#fail(`writing ack ${seq} failed: timed out after ${ms} ms`, 'reset'));
     } else {
       this.#armIdle();
     }

@@ -185,6 +185,27 @@ describe('framed mode: limits in time', () => {
     }
   });
 
+  test('a peer that never reads its ACKs: reading stops, then an error after the idle timeout; others are served', async () => {
+    const server = await Server.start(['--mode', 'framed', '--idle-timeout-ms', '300']);
+    try {
+      const stalled = await server.connect();
+      stalled.socket.pause(); // never reads an ACK
+      const tiny = frame(Buffer.from('a'));
+      stalled.write(Buffer.concat(Array(300000).fill(tiny)));
+      const end = await server.waitEvent((e) => e.peer === stalled.local && e.event === 'error', 20000);
+      assert.match(end.error, /^writing ack \d+ failed: timed out after 300 ms$/);
+      const acked = server.messages().filter((e) => e.peer === stalled.local).length;
+      assert.ok(acked < 300000, 'it went on reading frames whose ACKs could not be sent');
+      const other = await server.connect();
+      other.write(frame(Buffer.from('meanwhile')));
+      assert.equal(await other.readFrame(), ackFor(1, Buffer.from('meanwhile')));
+      other.end();
+      stalled.destroy();
+    } finally {
+      await server.kill();
+    }
+  });
+
   test('a slow sender (a byte every 20 ms) within the timeout is served', async () => {
     const server = await Server.start(['--mode', 'framed', '--idle-timeout-ms', '2000']);
     try {
