@@ -11,3 +11,4 @@ cargo build --quiet -p interop-client
 (cd go-client && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
 (cd go-server && test -z "$(gofmt -l .)" && go vet ./... && go test ./...)
 (cd node-client && npm test --silent)
+(cd node-server && npm test --silent)
