@@ -49,6 +49,9 @@ struct Progress {
     connected: HashMap<String, usize>,
     /// Connections finished (a `closed` or `error` event), by peer.
     finished: HashMap<String, usize>,
+    /// Connections finished, counted by their `closed` or `error` event with a `conn`, whatever
+    /// peer they name (a server may not know one, e.g. a connection reset before it asked).
+    finished_conns: usize,
     /// Its stdout ended: it exited, and nothing more will come.
     ended: bool,
 }
@@ -115,14 +118,17 @@ impl Server {
     }
 
     /// Waits (at most `limit`) until the server has finished a connection from each of `peers`
-    /// (one per occurrence), or has exited.
+    /// (one per occurrence), or as many connections as there are `peers` whatever peers they
+    /// name, or has exited.
     pub async fn settle(&mut self, peers: &[String], limit: Duration) {
         let mut wanted: HashMap<&str, usize> = HashMap::new();
         for peer in peers {
             *wanted.entry(peer).or_default() += 1;
         }
         let done = |p: &Progress| {
-            p.ended || wanted.iter().all(|(peer, n)| p.finished.get(*peer).is_some_and(|f| f >= n))
+            p.ended
+                || (!peers.is_empty() && p.finished_conns >= peers.len())
+                || wanted.iter().all(|(peer, n)| p.finished.get(*peer).is_some_and(|f| f >= n))
         };
         // Past the limit the server is stopped anyway, and the checks say what it did not log.
         let _ = tokio::time::timeout(limit, self.progress.wait_for(done)).await;
@@ -209,6 +215,17 @@ fn follow(
     (rest, rx)
 }
 
+/// Tells `progress` of a `closed` or `error` event: of `peer`, and of a connection if it has a
+/// `conn` (an `error` without one is the server's own, or a UDP datagram's).
+fn finish(progress: &watch::Sender<Progress>, peer: Option<String>, connection: bool) {
+    progress.send_modify(|p| {
+        if let Some(peer) = peer {
+            *p.finished.entry(peer).or_default() += 1;
+        }
+        p.finished_conns += usize::from(connection);
+    });
+}
+
 /// Reads a server's lines to the end, telling `progress` of every connection it starts and
 /// finishes.
 async fn collect_lines(
@@ -218,9 +235,8 @@ async fn collect_lines(
     let mut rest = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
         match serde_json::from_str(&line) {
-            Ok(ServerEvent::Closed { peer, .. } | ServerEvent::Error { peer: Some(peer), .. }) => {
-                progress.send_modify(|p| *p.finished.entry(peer).or_default() += 1);
-            }
+            Ok(ServerEvent::Closed { peer, .. }) => finish(&progress, Some(peer), true),
+            Ok(ServerEvent::Error { conn, peer, .. }) => finish(&progress, peer, conn.is_some()),
             Ok(ServerEvent::Connected { peer, .. }) => {
                 progress.send_modify(|p| *p.connected.entry(peer).or_default() += 1);
             }
