@@ -206,7 +206,9 @@ class TransportTest {
             assertEquals(Peer.ack(1, hello), exchange(other, hello));
             assertEquals(Peer.ack(3, hello), exchange(socket, hello));
             String peer = Addresses.format(socket.getLocalSocketAddress());
-            List<Map<String, Object>> events = server.awaitLines(6).stream().map(Json::parse)
+            // listening, two connected, four messages: seven lines. Every record was written
+            // before its ACK, but this test reads the server's stdout on another thread.
+            List<Map<String, Object>> events = server.awaitLines(7).stream().map(Json::parse)
                     .toList();
             assertEquals(Map.of("event", "connected", "conn", 1L, "peer", peer,
                     "local", "127.0.0.1:" + server.port()), events.get(1));
