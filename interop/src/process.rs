@@ -337,6 +337,16 @@ impl Registry {
         &self.run_id
     }
 
+    /// Drops `value` (e.g. the harness's end of a pipe) while no process is being spawned, so
+    /// that no child can hold a copy of its descriptor: a child gets a copy of every descriptor
+    /// at `fork` and keeps it until `exec` closes the close-on-exec ones, and every spawn holds
+    /// this registry's lock until its child has exec'd. Without this, a server writing to a pipe
+    /// whose read end the harness closed could still succeed, into another child's copy.
+    pub fn drop_between_spawns<T>(&self, value: T) {
+        let _no_spawn = self.lock();
+        drop(value);
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is plain sets, consistent after any panic: keep going.
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

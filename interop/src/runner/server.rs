@@ -207,7 +207,8 @@ fn follow(
     let rest = match stdout {
         ServerStdout::Read => tokio::spawn(collect_lines(lines, progress)),
         ServerStdout::CloseAfterListening => {
-            drop(lines);
+            // Really closed: no child spawned meanwhile for another cell may keep it open.
+            crate::process::Registry::global().drop_between_spawns(lines);
             progress.send_modify(|p| p.ended = true);
             tokio::spawn(async { Vec::new() })
         }
