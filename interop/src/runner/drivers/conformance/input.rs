@@ -22,25 +22,11 @@ pub async fn garbage(t: &mut Trial<'_>, server: Server) -> Vec<Problem> {
         Ok(addr) => addr,
         Err(problem) => return vec![problem],
     };
-    let mut problems = Vec::new();
-    let mut bad = Vec::new();
-    let outcome = async {
-        let mut stream = connect(addr).await?;
-        bad.push(local(&stream));
-        send(&mut stream, HTTP_REQUEST).await?;
-        expect_err(&mut stream, ERR_TOO_LARGE, "an HTTP request").await.map(drop)
-    };
-    if let Err(problem) = outcome.await {
+    let (mut problems, mut bad) = (Vec::new(), Vec::new());
+    if let Err(problem) = too_large_answer(addr, HTTP_REQUEST, "an HTTP request", &mut bad).await {
         problems.push(problem);
     }
-    let good = honest(addr, &mut problems).await;
-    let peers = [&bad[..], std::slice::from_ref(&good)].concat();
-    let mut found = stop(t, server, &peers, problems).await;
-    for peer in &bad {
-        found.refused(peer, "the connection that sent an HTTP request");
-    }
-    found.delivered(&good, "the connection after it", &[AFTER]);
-    found.problems
+    then_honest(t, server, addr, (bad, "the connection that sent an HTTP request"), problems).await
 }
 
 /// `FF FF FF FF`, then the maximum plus one, then an honest connection.
@@ -49,34 +35,51 @@ pub async fn too_large(t: &mut Trial<'_>, server: Server) -> Vec<Problem> {
         Ok(addr) => addr,
         Err(problem) => return vec![problem],
     };
-    let mut problems = Vec::new();
-    let mut bad = Vec::new();
+    let (mut problems, mut bad) = (Vec::new(), Vec::new());
     for len in [u32::MAX, DEFAULT_MAX_MESSAGE_BYTES + 1] {
-        let outcome = async {
-            let mut stream = connect(addr).await?;
-            bad.push(local(&stream));
-            // The prefix alone: the answer must not wait for a payload.
-            send(&mut stream, &len.to_be_bytes()).await?;
-            let what = format!("a length prefix of {len} with no payload");
-            let detail = expect_err(&mut stream, ERR_TOO_LARGE, &what).await?;
-            if !detail.contains(&len.to_string()) {
-                return Err(Problem::server(format!(
-                    "`ERR too-large {detail}` does not name the length {len}"
-                )));
-            }
-            Ok(())
-        };
-        if let Err(problem) = outcome.await {
-            problems.push(problem);
+        // The prefix alone: the answer must not wait for a payload.
+        let what = format!("a length prefix of {len} with no payload");
+        match too_large_answer(addr, &len.to_be_bytes(), &what, &mut bad).await {
+            Ok(detail) if !detail.contains(&len.to_string()) => problems
+                .push(Problem::server(format!("`ERR too-large {detail}` does not name the length {len}"))),
+            Ok(_) => {}
+            Err(problem) => problems.push(problem),
         }
     }
+    let bad = (bad, "a connection whose length prefix was over the maximum");
+    then_honest(t, server, addr, bad, problems).await
+}
+
+/// Sends `bytes` (`what`) on a new connection, whose peer goes into `bad`, and expects
+/// `ERR too-large`; returns its detail.
+async fn too_large_answer(
+    addr: std::net::SocketAddr,
+    bytes: &[u8],
+    what: &str,
+    bad: &mut Vec<String>,
+) -> Result<String, Problem> {
+    let mut stream = connect(addr).await?;
+    bad.push(local(&stream));
+    send(&mut stream, bytes).await?;
+    expect_err(&mut stream, ERR_TOO_LARGE, what).await
+}
+
+/// An honest connection after the `bad` ones (named `what`); then stops the server and checks
+/// that the bad ones were refused and the honest one served.
+async fn then_honest(
+    t: &mut Trial<'_>,
+    server: Server,
+    addr: std::net::SocketAddr,
+    (bad, what): (Vec<String>, &str),
+    mut problems: Vec<Problem>,
+) -> Vec<Problem> {
     let good = honest(addr, &mut problems).await;
     let peers = [&bad[..], std::slice::from_ref(&good)].concat();
     let mut found = stop(t, server, &peers, problems).await;
     for peer in &bad {
-        found.refused(peer, "a connection whose length prefix was over the maximum");
+        found.refused(peer, what);
     }
-    found.delivered(&good, "the connection after them", &[AFTER]);
+    found.delivered(&good, "the connection after the bad input", &[AFTER]);
     found.problems
 }
 
