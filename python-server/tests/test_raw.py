@@ -16,6 +16,7 @@ from serverproc import (
     messages,
     position,
     read_to_eof,
+    recv_until_reset,
     sha,
 )
 
@@ -110,7 +111,8 @@ def test_idle_timeout_and_a_stalled_peer_does_not_block_others():
         # Served while the stalled peer was still waiting for its timeout: the server's own
         # output puts their ends before the stalled peer's.
         assert position(server.events, 4, "closed") < position(server.events, 1, "error")
-        assert read_to_eof(stalled) == b""
+        # A reset, never an orderly close: that would say "recorded" (§2).
+        assert recv_until_reset(stalled) == b""
         stalled.close()
 
 

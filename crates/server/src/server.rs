@@ -396,7 +396,14 @@ impl Connection {
         };
         let event = match served {
             Ok(messages) => ServerEvent::Closed { conn, peer, messages },
-            Err(Failed::Error(error)) => ServerEvent::Error { conn: Some(conn), peer: Some(peer), error },
+            Err(Failed::Error(error)) => {
+                // No message was recorded: raw mode's orderly close would say it was (an idle
+                // peer, one over the limit, one cut off at shutdown), so reset it (PROTOCOL.md §2).
+                if self.config.mode == Mode::Raw {
+                    stream.reset();
+                }
+                ServerEvent::Error { conn: Some(conn), peer: Some(peer), error }
+            }
             Err(Failed::Output) => return,
         };
         self.log.emit(event).await;
@@ -555,15 +562,21 @@ pub async fn run_udp(
             },
         };
         let peer = addr_string(from);
-        if peers.len() >= config.max_connections && !peers.contains_key(&from) {
-            peers.clear();
-        }
-        if n > MAX_UDP_PAYLOAD {
+        let refused = if n > MAX_UDP_PAYLOAD {
+            Some(format!("datagram truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged"))
+        } else if n > config.max_message_bytes as usize {
+            Some(format!("datagram too large: {n} bytes > maximum {}; not logged", config.max_message_bytes))
+        } else {
+            None
+        };
+        if let Some(error) = refused {
             // No message, so no sequence number, and no `conn`: a UDP peer's connection never
             // ends, so no error event is its last (PROTOCOL.md §10.3).
-            let error = format!("datagram truncated: larger than {MAX_UDP_PAYLOAD} bytes; not logged");
             log.emit(ServerEvent::Error { conn: None, peer: Some(peer), error }).await;
             continue;
+        }
+        if peers.len() >= config.max_connections && !peers.contains_key(&from) {
+            peers.clear();
         }
         let (conn, seq) = match peers.get_mut(&from) {
             Some((conn, seq)) => {

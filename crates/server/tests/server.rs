@@ -208,6 +208,20 @@ async fn a_stalled_peer_blocks_nobody_and_idles_out() {
     assert!(errors(&events)[0].starts_with("idle timeout"), "{:?}", errors(&events));
 }
 
+#[tokio::test]
+async fn a_raw_peer_that_idles_out_is_reset_never_closed_in_order() {
+    // Raw mode's orderly close says "recorded" (PROTOCOL.md §2); an idle peer recorded nothing.
+    let server = start(Config { idle_timeout: Duration::from_millis(300), ..Config::default() }).await;
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(b"never ended").await.unwrap();
+    let mut rest = Vec::new();
+    let err = stalled.read_to_end(&mut rest).await.expect_err("a reset, never an orderly EOF");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    let events = server.finish().await;
+    assert!(messages(&events).is_empty());
+    assert!(errors(&events)[0].starts_with("idle timeout"), "{:?}", errors(&events));
+}
+
 /// Waits for the next `Connected` event, keeping every other event in `seen`.
 async fn next_connected(server: &mut TestServer, seen: &mut Vec<ServerEvent>) {
     while let Some(event) = server.events.recv().await {
@@ -438,4 +452,32 @@ async fn udp_acknowledges_each_datagram_and_never_logs_a_truncated_one() {
     }
     assert_eq!(messages(&all).len(), 3);
     assert!(errors(&all)[0].contains("truncated"), "{all:?}");
+}
+
+#[tokio::test]
+async fn udp_never_logs_a_datagram_over_max_message_bytes() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let (log, mut events) = memory_log(false);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let config = Config { max_message_bytes: 8, ..Config::default() };
+    let task = tokio::spawn(interop_server::server::run_udp(socket, config, log, stopped));
+    let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.connect(addr).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    client.send(b"nine byte").await.unwrap();
+    let no_reply = tokio::time::timeout(Duration::from_millis(300), client.recv(&mut buf)).await;
+    assert!(no_reply.is_err(), "no ack for a datagram over the limit");
+    // It took no sequence number: the next one is message 1.
+    client.send(b"eight by").await.unwrap();
+    let n = client.recv(&mut buf).await.unwrap();
+    assert_eq!(Reply::parse(&buf[..n]).unwrap(), Reply::Ack { seq: 1, digest: Digest::of(b"eight by") });
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    let mut all = Vec::new();
+    while let Some(event) = events.recv().await {
+        all.push(event);
+    }
+    assert_eq!(messages(&all).len(), 1);
+    assert_eq!(errors(&all), ["datagram too large: 9 bytes > maximum 8; not logged"], "{all:?}");
 }

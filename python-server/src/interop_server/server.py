@@ -490,10 +490,11 @@ class StreamServer:
                 return
             if isinstance(exc, ConnectionFailed):
                 self._end(c, error=str(exc))
-                if exc.reset:
-                    c.reset()
             else:
                 self._end(c, error="internal error: %s" % wire.describe(exc))
+            # Raw mode recorded nothing, and its orderly close would say it had (§2).
+            if self.config.mode == "raw" or (isinstance(exc, ConnectionFailed) and exc.reset):
+                c.reset()
         else:
             self._end(c, messages=messages)
         await _close(c)
