@@ -74,6 +74,14 @@ abstract class Connection implements EventLoop.Handler {
     /** The error event for an idle timeout. */
     protected abstract String idleFailure();
 
+    /**
+     * Whether this mode's orderly close says "recorded" (raw mode, §2): then every failure
+     * closes with a reset instead.
+     */
+    protected boolean closeAcknowledges() {
+        return false;
+    }
+
     /** The error event for an acknowledgement that could not be written. */
     protected String writeFailure(String reason) {
         return "writing failed: " + reason;
@@ -134,7 +142,7 @@ abstract class Connection implements EventLoop.Handler {
             try {
                 n = channel.read(buffer);
             } catch (IOException e) {
-                fail(readFailure(e), false);
+                fail(readFailure(e), closeAcknowledges());
                 return;
             }
             if (n == 0) {
@@ -227,7 +235,7 @@ abstract class Connection implements EventLoop.Handler {
         } else if (!outbound.isEmpty()) {
             fail(writeFailure("timed out after " + server.config().idleTimeoutMs() + " ms"), true);
         } else {
-            fail(idleFailure(), false);
+            fail(idleFailure(), closeAcknowledges());
         }
         updateInterest();
     }

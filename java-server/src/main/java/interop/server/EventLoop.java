@@ -77,24 +77,32 @@ public final class EventLoop implements Closeable {
     /**
      * Waits until a channel is ready, a timer is due or {@link #requestStop()} is called, and
      * handles what is ready and due.
+     *
+     * <p>Ready channels are handled before due timers, and a timer runs only if it was due when
+     * the channels were polled: input that arrived while the thread was busy (one peer's burst,
+     * a loaded machine) is read before its connection's idle timeout is judged, so a peer is never
+     * timed out for the server's own delay.
      */
     public void turn() throws IOException {
-        runDue(System.nanoTime());
         Timer next = nextTimer();
+        long polled = System.nanoTime();
         // A stop requested since the caller last looked needs no special case: wakeup() makes
         // this select return at once, even when it was called before the select began.
+        int ready;
         if (next == null) {
-            selector.select(this::dispatch, 0); // 0: no timeout
+            ready = selector.select(this::dispatch, 0); // 0: no timeout
         } else {
-            long wait = next.at - System.nanoTime();
+            long wait = next.at - polled;
             if (wait <= 0) {
-                selector.selectNow(this::dispatch);
+                ready = selector.selectNow(this::dispatch);
             } else {
-                selector.select(this::dispatch, Math.max(1, TimeUnit.NANOSECONDS.toMillis(
+                ready = selector.select(this::dispatch, Math.max(1, TimeUnit.NANOSECONDS.toMillis(
                         wait + TimeUnit.MILLISECONDS.toNanos(1) - 1)));
             }
         }
-        runDue(System.nanoTime());
+        // Nothing was ready: the wait ended at its timer, or at once. Otherwise only what was
+        // due at the poll runs now; the rest gets its channels polled first, on the next turn.
+        runDue(ready == 0 ? System.nanoTime() : polled);
     }
 
     private void dispatch(SelectionKey key) {

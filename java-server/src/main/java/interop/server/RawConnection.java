@@ -61,6 +61,11 @@ final class RawConnection extends Connection {
     }
 
     @Override
+    protected boolean closeAcknowledges() {
+        return true;
+    }
+
+    @Override
     protected String idleFailure() {
         return "idle timeout: nothing completed for " + server.config().idleTimeoutMs() + " ms ("
                 + length + " bytes pending)";

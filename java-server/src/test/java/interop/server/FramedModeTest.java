@@ -207,7 +207,8 @@ class FramedModeTest {
 
     @Test
     void aPeerThatNeverReadsItsAcknowledgementsStallsOnlyItself() throws Exception {
-        try (ServerProcess server = framed("--idle-timeout-ms", "1000");
+        // 2 s: the other peer's frame must arrive within it however loaded the machine is.
+        try (ServerProcess server = framed("--idle-timeout-ms", "2000");
              Peer stalled = Peer.connect(server.port())) {
             // Empty frames, written and never acknowledged-read: the acknowledgements (19 times
             // the bytes) fill both socket buffers, the server stops reading, and so does not
@@ -227,7 +228,7 @@ class FramedModeTest {
                 other.expectAck(1, "unaffected");
             }
             String error = (String) server.awaitEnd(1).get("error");
-            assertTrue(error.matches("writing ack \\d+ failed: timed out after 1000 ms"), error);
+            assertTrue(error.matches("writing ack \\d+ failed: timed out after 2000 ms"), error);
             writer.join(ServerProcess.WAIT.toMillis());
             assertEquals(0, server.stop());
         }

@@ -168,6 +168,8 @@ class RawModeTest {
                 Map<String, Object> error = server.awaitEnd(1);
                 assertEquals("idle timeout: nothing completed for 1500 ms (14 bytes pending)",
                         error.get("error"));
+                // A reset, never an orderly close: that would say "recorded" (§2).
+                assertEquals(Peer.End.RESET, silent.readToEnd());
             }
             assertEquals(1, countMessages(server));
             assertEquals(0, server.stop());
