@@ -7,7 +7,7 @@
 //!   cells stay in the plan, marked [`Cell::skipped`], and every report shows them as skipped, never
 //!   as passed and never silently absent.
 
-use crate::catalogue::{Case, catalogue};
+use crate::catalogue::{Case, CaseKind, Probe, catalogue};
 use crate::manifest::{Implementation, Manifest, Role};
 use crate::pattern::{NamePattern, suggest};
 use std::sync::Arc;
@@ -30,6 +30,26 @@ impl Cell {
     /// `server/client/case`, as in test names and on the command line.
     pub fn name(&self) -> String {
         format!("{}/{}/{}", self.server.name, self.client.name, self.case.name)
+    }
+
+    /// A rough cost of running the cell, in milliseconds of a quiet machine, for scheduling:
+    /// runners start the costliest cells first, so that a long one does not start last and
+    /// hold up the end of the run while every other worker is idle.
+    pub fn cost(&self) -> u64 {
+        // A process start (a JVM, Python, Node.js) and the bytes it sends.
+        let processes = self.case.kind.processes();
+        let bytes: usize = processes.iter().flatten().map(|p| p.bytes.len()).sum();
+        let work = 300 * processes.len().max(1) as u64 + (bytes / 100_000) as u64;
+        let waits = match &self.case.kind {
+            CaseKind::Silent { timeout_ms } => *timeout_ms,
+            CaseKind::Restart(_) => 1_000,
+            CaseKind::Broken { code: Some(4), .. } => 1_000,
+            CaseKind::Conformance(Probe::Slowloris) => 10_000,
+            CaseKind::Conformance(Probe::SigtermDrain) => 5_000,
+            CaseKind::Conformance(Probe::UdpOversize) => 1_000,
+            _ => 0,
+        };
+        work + waits
     }
 
     /// Why this cell cannot run: the case needs a mode, transport or option that its server or

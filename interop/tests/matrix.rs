@@ -95,6 +95,13 @@ fn main() -> std::process::ExitCode {
     let context =
         Arc::new(runtime.block_on(prepare(&manifest, &wanted, workspace.places.clone(), &progress)));
 
+    // libtest-mimic runs the trials in the order given: the costliest first, so that no long
+    // cell starts last and keeps the run going while the other threads have nothing left to do
+    // (`--list` keeps the plan's order).
+    let mut cells = cells;
+    if !args.list {
+        cells.sort_by_cached_key(|cell| std::cmp::Reverse(cell.cost()));
+    }
     let trials = cells
         .into_iter()
         .map(|cell| {

@@ -1,4 +1,4 @@
-//! The basic cases: one message or many, text or bytes, small or large, one client or sixteen, over
+//! The basic cases: one message or many, text or bytes, small or large, one client or eight, over
 //! TCP on 127.0.0.1.
 
 use super::case::{Case, CaseKind};
@@ -11,8 +11,12 @@ pub const LARGE_BYTES: usize = 8 * 1024 * 1024;
 /// Number of messages in the `many` case.
 pub const MANY_MESSAGES: usize = 200;
 
-/// Number of client processes in the `concurrent` case.
-pub const CONCURRENT_CLIENTS: usize = 16;
+/// Number of client processes in the `concurrent` case. Eight connect at once as well as sixteen
+/// would; each process start costs a JVM's or an interpreter's start-up, in 30 cells.
+pub const CONCURRENT_CLIENTS: usize = 8;
+
+/// Messages each client process of the `concurrent` case sends, each on its own connection.
+pub const CONCURRENT_MESSAGES: usize = 4;
 
 /// The cases of this theme, in the order `interop list` shows them.
 pub fn cases() -> Vec<Case> {
@@ -73,12 +77,16 @@ pub fn cases() -> Vec<Case> {
         ),
         Case::new(
             "concurrent",
-            "16 client processes at once against one server, raw, 2 messages each; every one is \
+            "8 client processes at once against one server, raw, 4 messages each; every one is \
              attributed to its own connection, nothing mixed up.",
             Mode::Raw,
             CaseKind::Deliver(
                 (1..=CONCURRENT_CLIENTS)
-                    .map(|c| (1..=2).map(|m| Payload::arg(format!("client {c:02} message {m}"))).collect())
+                    .map(|c| {
+                        (1..=CONCURRENT_MESSAGES)
+                            .map(|m| Payload::arg(format!("client {c:02} message {m}")))
+                            .collect()
+                    })
                     .collect(),
             ),
         ),

@@ -312,7 +312,7 @@ pub fn problem_text(cell: &CellReport) -> String {
 
 // What one problem shows at most, chosen so that the worst case stays within 80 lines: a reason
 // of 12 lines with a note after each 3 and at the end (17), stderr of 2 processes (15), 1
-// connection's transcript (14), and the repro commands (at most 16: the `concurrent` case's 16
+// connection's transcript (14), and the repro commands (at most 16: the `concurrent` case's 8
 // by-hand client commands fold "like it").
 /// Processes whose stderr is shown for one problem.
 const PROCESSES: usize = 2;

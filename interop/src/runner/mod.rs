@@ -27,7 +27,6 @@ pub use prepare::{Implementations, Prepared, prepare, prepare_implementations};
 pub use timeouts::{CLIENT_PROCESS_TIMEOUT, CLIENT_TIMEOUT_MS};
 
 use crate::build::BuildStatus;
-use crate::catalogue::CaseKind;
 use crate::doctor::ToolCheck;
 use crate::events::{Emitter, EventKind, Listener};
 use crate::known::KnownFailures;
@@ -144,7 +143,7 @@ async fn run_cells(
     // Longest first (most client processes, then most payload bytes), so that with -j N the run
     // does not end with one slow cell running alone; reports still come back in plan order.
     let mut queue: Vec<(usize, Cell)> = cells.into_iter().enumerate().collect();
-    queue.sort_by_cached_key(|(index, cell)| (std::cmp::Reverse(cost(cell)), *index));
+    queue.sort_by_cached_key(|(index, cell)| (std::cmp::Reverse(cell.cost()), *index));
     let total = queue.len();
     let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(queue)));
     let workers: Vec<_> = (0..options.jobs.clamp(1, total.max(1)))
@@ -227,18 +226,6 @@ fn blank(cell: &Cell) -> CellReport {
         mode: cell.case.mode,
         ..CellReport::new(&cell.server.name, &cell.client.name, cell.case.name)
     }
-}
-
-/// A rough cost of running `cell`, for scheduling.
-fn cost(cell: &Cell) -> (usize, usize) {
-    let processes = cell.case.kind.processes();
-    let bytes = processes.iter().flatten().map(|p| p.bytes.len() + 1024).sum();
-    // A silent server costs its whole timeout; a restart, two server starts.
-    let weight = match cell.case.kind {
-        CaseKind::Silent { .. } | CaseKind::Restart(_) => 4,
-        _ => processes.len(),
-    };
-    (weight, bytes)
 }
 
 /// Runs one cell: its attempts, then its final status with known failures applied; `not-run` if

@@ -134,12 +134,26 @@ impl Server {
         let _ = tokio::time::timeout(limit, self.progress.wait_for(done)).await;
     }
 
-    /// Waits (at most `limit`) until the server has accepted a connection from each of `peers`;
-    /// says whether it did.
-    pub async fn wait_connected(&mut self, peers: &[String], limit: Duration) -> bool {
-        let done = |p: &Progress| p.ended || peers.iter().all(|peer| p.connected.contains_key(peer));
-        let waited = tokio::time::timeout(limit, self.progress.wait_for(done)).await;
-        waited.is_ok_and(|p| p.is_ok_and(|p| !p.ended))
+    /// Waits until the server has accepted a connection from each of `peers`, as long as it
+    /// keeps accepting: it gives up when `stall` passes with no new one. Says whether it did.
+    pub async fn wait_connected(&mut self, peers: &[String], stall: Duration) -> bool {
+        let accepted = |p: &Progress| peers.iter().filter(|peer| p.connected.contains_key(*peer)).count();
+        loop {
+            let (so_far, ended) = {
+                let progress = self.progress.borrow();
+                (accepted(&progress), progress.ended)
+            };
+            if ended {
+                return false;
+            }
+            if so_far == peers.len() {
+                return true;
+            }
+            let more = |p: &Progress| p.ended || accepted(p) > so_far;
+            if tokio::time::timeout(stall, self.progress.wait_for(more)).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// Waits (at most `limit`) for the server to exit by itself, then kills it; returns its log,

@@ -16,6 +16,10 @@ pub const SERVER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// server needs milliseconds; the margin is for a loaded machine. Only a server that never
 /// finishes a connection makes a cell wait this long, and that cell fails anyway.
 pub const SERVER_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the harness, having made connections to a server, waits for it to accept one more
+/// of them before it concludes that the server is not accepting them: a correct server takes
+/// each within milliseconds, and keeps going; only one that serves a connection at a time stops.
+pub const ACCEPT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the relay lets a connection held open by a `timeout` fault stay open after the
 /// clients exited: nothing passes through it, so there is nothing to wait for.
 pub const HELD_CONNECTION_GRACE: Duration = Duration::from_millis(300);

@@ -7,7 +7,7 @@ use super::trial::{Trial, expect_client_error};
 use crate::catalogue::BUSY_LIMIT;
 use crate::results::Problem;
 use crate::runner::server::{ServerStdout, parse_events};
-use crate::runner::timeouts::SERVER_SETTLE_TIMEOUT;
+use crate::runner::timeouts::{ACCEPT_STALL_TIMEOUT, SERVER_SETTLE_TIMEOUT};
 use interop_wire::addr_string;
 use interop_wire::json::ServerEvent;
 
@@ -32,9 +32,9 @@ pub async fn run(t: &mut Trial<'_>) -> Vec<Problem> {
     }
     let peers: Vec<String> = held.iter().filter_map(|s| s.local_addr().ok()).map(addr_string).collect();
     let mut problems = Vec::new();
-    if !server.wait_connected(&peers, SERVER_SETTLE_TIMEOUT).await {
+    if !server.wait_connected(&peers, ACCEPT_STALL_TIMEOUT).await {
         problems.push(Problem::server(format!(
-            "the server did not log `connected` for the {BUSY_LIMIT} held connections within {SERVER_SETTLE_TIMEOUT:?}"
+            "the server did not log `connected` for the {BUSY_LIMIT} held connections (none more in {ACCEPT_STALL_TIMEOUT:?})"
         )));
     }
     let out = if t.by_harness() {

@@ -5,7 +5,7 @@ use super::peer::{self, connect, exchange, expect_err, local, send};
 use super::{Trial, address, stop};
 use crate::results::Problem;
 use crate::runner::server::Server;
-use crate::runner::timeouts::{PEER_REPLY_TIMEOUT, SERVER_SETTLE_TIMEOUT};
+use crate::runner::timeouts::{ACCEPT_STALL_TIMEOUT, PEER_REPLY_TIMEOUT};
 use interop_wire::reply::{ERR_TOO_LARGE, Reply};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, Digest, MAX_UDP_PAYLOAD, addr_string};
 use std::time::Duration;
@@ -131,7 +131,7 @@ pub async fn rst_mid_frame(t: &mut Trial<'_>, mut server: Server) -> Vec<Problem
             let peer = local(&stream);
             peers.push(peer.clone());
             // Reset only once the server has the connection, so that it is its to end.
-            if !server.wait_connected(std::slice::from_ref(&peer), SERVER_SETTLE_TIMEOUT).await {
+            if !server.wait_connected(std::slice::from_ref(&peer), ACCEPT_STALL_TIMEOUT).await {
                 problems.push(Problem::server("the server did not log `connected` for the connection"));
             }
             if let Err(problem) = send(&mut stream, &[&10u32.to_be_bytes()[..], b"abc"].concat()).await {

@@ -4,7 +4,7 @@ use super::peer::{connect, exchange, local, send};
 use super::{Trial, address, stop};
 use crate::results::Problem;
 use crate::runner::server::Server;
-use crate::runner::timeouts::SERVER_SETTLE_TIMEOUT;
+use crate::runner::timeouts::ACCEPT_STALL_TIMEOUT;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt as _;
 
@@ -42,10 +42,11 @@ pub async fn slowloris(t: &mut Trial<'_>, mut server: Server) -> Vec<Problem> {
         )));
     }
     let slow_peers: Vec<String> = slow.iter().map(local).collect();
-    if failed.is_empty() && !server.wait_connected(&slow_peers, SERVER_SETTLE_TIMEOUT).await {
+    let taken = failed.is_empty() && server.wait_connected(&slow_peers, ACCEPT_STALL_TIMEOUT).await;
+    if failed.is_empty() && !taken {
         problems.push(Problem::server(format!(
-            "the server did not take all {SLOW_CONNECTIONS} slow connections: it did not log \
-             `connected` for each within {SERVER_SETTLE_TIMEOUT:?}"
+            "the server did not take all {SLOW_CONNECTIONS} slow connections: it logged \
+             `connected` for no more of them in {ACCEPT_STALL_TIMEOUT:?}"
         )));
     }
     // One byte of a length prefix (00 00 00 05) a second from every slow connection, never the
@@ -90,9 +91,10 @@ pub async fn slowloris(t: &mut Trial<'_>, mut server: Server) -> Vec<Problem> {
     // Every slow connection ends inside a length prefix (EOF after 3 of its 4 bytes).
     let slow = dribble.await.unwrap_or_default();
     drop(slow);
-    // A server that did not take them all will not finish them either: wait only for the honest one.
-    let waited_for = if failed.is_empty() { &slow_peers[..] } else { &[] };
-    let peers = [waited_for, std::slice::from_ref(&honest_peer)].concat();
+    // A server that did not take them all will not finish them, nor the honest one behind them:
+    // wait for nothing then.
+    let peers =
+        if taken { [&slow_peers[..], std::slice::from_ref(&honest_peer)].concat() } else { Vec::new() };
     let mut found = stop(t, server, &peers, problems).await;
     let silent = slow_peers.iter().filter(|p| !found.errored(p)).count();
     let logged = slow_peers.iter().filter(|p| !found.messages(p).is_empty()).count();
