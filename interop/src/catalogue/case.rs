@@ -64,6 +64,9 @@ pub enum Probe {
     EofMidFrame,
     /// A reset (`SO_LINGER` 0) inside a frame, then an honest frame.
     RstMidFrame,
+    /// Seeded random streams of valid frames, garbage, oversized and cut frames, some reset,
+    /// checked against the wire crate's decoder; then an honest frame.
+    RandomInput,
     /// Many connections dribbling a length prefix a byte a second while an honest one is served.
     Slowloris,
     /// Connections streaming frames when the server gets SIGTERM.

@@ -43,6 +43,22 @@ pub fn cases() -> Vec<Case> {
             Probe::RstMidFrame,
         ),
         probe(
+            "random-input",
+            "24 connections, each sending up to 8 KiB built from its own fixed seed (0x5eed0000 \
+             plus its number, named in every problem): valid frames of 0–300 random bytes, random \
+             garbage, lengths over the maximum, a frame cut at the end. The wire crate's decoder \
+             says what each stream holds. 20 connections, all at once, write it all, shut down \
+             their write side and read to EOF: the replies are exactly the expected \
+             `ACK n len sha256`s in order, then `ERR too-large` if a length is over the maximum; \
+             the log has exactly those messages and ends the connection with `closed` if the \
+             stream ended between frames, `error` otherwise. Then 4, all at once, write it all, \
+             read some ACKs and reset (SO_LINGER 0): the log has a prefix of the expected \
+             messages, at least those acknowledged, and an `error` event. A framed connection \
+             after them is served.",
+            Mode::Framed,
+            Probe::RandomInput,
+        ),
+        probe(
             "slowloris",
             "200 connections each dribble a length prefix one byte a second and never finish it; \
              meanwhile an honest framed connection is served within 3 s. Each dribbling \

@@ -14,7 +14,7 @@ use std::time::Duration;
 const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: interop\r\n\r\n";
 
 /// An honest message after the bad input: the server must still serve.
-const AFTER: &[u8] = b"still serving";
+pub(super) const AFTER: &[u8] = b"still serving";
 
 /// Garbage, then an honest connection.
 pub async fn garbage(t: &mut Trial<'_>, server: Server) -> Vec<Problem> {
@@ -209,7 +209,7 @@ pub async fn udp_oversize(t: &mut Trial<'_>, server: Server) -> Vec<Problem> {
 
 /// An honest connection: one message, acknowledged, then an orderly end. Returns its peer (empty
 /// if it could not connect), with what went wrong in `problems`.
-async fn honest(addr: std::net::SocketAddr, problems: &mut Vec<Problem>) -> String {
+pub(super) async fn honest(addr: std::net::SocketAddr, problems: &mut Vec<Problem>) -> String {
     let mut peer = String::new();
     let outcome = async {
         let mut stream = connect(addr).await?;
@@ -224,7 +224,7 @@ async fn honest(addr: std::net::SocketAddr, problems: &mut Vec<Problem>) -> Stri
 }
 
 /// Closes with a reset (SO_LINGER 0) instead of a FIN.
-fn reset(stream: tokio::net::TcpStream) {
+pub(super) fn reset(stream: tokio::net::TcpStream) {
     let _ = stream.set_zero_linger();
     drop(stream);
 }

@@ -3,6 +3,7 @@
 //!
 //! - [`peer`]: the harness as a framed client;
 //! - [`input`]: bad input: garbage, oversized and truncated frames, resets, oversized datagrams;
+//! - [`random`]: seeded random streams of all of that and valid frames, checked against the decoder;
 //! - [`load`]: many slow connections at once;
 //! - [`lifecycle`]: SIGTERM with connections streaming, a stale Unix socket path.
 
@@ -10,6 +11,7 @@ mod input;
 mod lifecycle;
 mod load;
 pub mod peer;
+mod random;
 
 use super::trial::Trial;
 use crate::catalogue::Probe;
@@ -30,6 +32,7 @@ pub async fn run(t: &mut Trial<'_>, probe: Probe) -> Vec<Problem> {
         Probe::TooLarge => input::too_large(t, server).await,
         Probe::EofMidFrame => input::eof_mid_frame(t, server).await,
         Probe::RstMidFrame => input::rst_mid_frame(t, server).await,
+        Probe::RandomInput => random::random_input(t, server).await,
         Probe::UdpOversize => input::udp_oversize(t, server).await,
         Probe::Slowloris => load::slowloris(t, server).await,
         Probe::SigtermDrain => lifecycle::sigterm_drain(t, server).await,
