@@ -46,7 +46,7 @@ impl Cell {
             CaseKind::Broken { code: Some(4), .. } => 1_000,
             CaseKind::Conformance(Probe::Slowloris) => 10_000,
             CaseKind::Conformance(Probe::SigtermDrain) => 5_000,
-            CaseKind::Conformance(Probe::UdpOversize) => 1_000,
+            CaseKind::Conformance(Probe::UdpOversize | Probe::RandomInput) => 1_000,
             _ => 0,
         };
         work + waits
