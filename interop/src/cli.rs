@@ -153,7 +153,8 @@ pub struct RunArgs {
     /// Known failures (default: known-failures.toml at the root, if present).
     #[arg(long, value_name = "PATH")]
     pub known_failures: Option<PathBuf>,
-    /// Rewrite the known-failures file from this run's failures.
+    /// Rewrite the known-failures file from this run's failures (entries for cells the run left
+    /// out are kept).
     #[arg(long)]
     pub update_known_failures: bool,
     /// Report files.

@@ -108,9 +108,14 @@ impl KnownFailures {
     }
 
     /// The list a run implies: an entry for every cell that failed (or was known), keeping the
-    /// `why` of entries that still apply; passing cells lose theirs.
+    /// `why` of entries that still apply; passing cells lose theirs. Entries that match no cell of
+    /// the run (`--server`, `--case`, … left them out) stay as they are, in their place: a run
+    /// says nothing about the cells it did not run.
     pub fn from_run(&self, cells: &[CellReport]) -> KnownFailures {
-        let mut entries = Vec::new();
+        let ran = |entry: &KnownEntry| {
+            NamePattern::new(&entry.cell).is_ok_and(|p| cells.iter().any(|c| p.matches(&c.name)))
+        };
+        let mut entries: Vec<KnownEntry> = self.entries.iter().filter(|e| !ran(e)).cloned().collect();
         for cell in cells.iter().filter(|c| matches!(c.status, Status::Fail | Status::Known)) {
             let old = self.find(&cell.name);
             // A known cell keeps its entry as it was (it may be a pattern covering several).
@@ -249,5 +254,21 @@ mod tests {
         assert_eq!(KnownFailures::load(&path, true).unwrap(), updated);
         assert!(KnownFailures::load(&dir.path().join("none.toml"), false).unwrap().entries.is_empty());
         assert!(KnownFailures::load(&dir.path().join("none.toml"), true).is_err());
+    }
+
+    #[test]
+    fn update_keeps_the_entries_of_cells_the_run_left_out() {
+        let mut known = list();
+        known.entries.push(KnownEntry {
+            cell: "other/java/*".into(),
+            failure: "whatever".into(),
+            why: "not run this time".into(),
+        });
+        // A run of one passing cell that no entry covers: both entries stay.
+        let updated = known.from_run(&[cell("s/rust/hello", Status::Pass, None)]);
+        assert_eq!(updated, known);
+        // A run where the tutorial's cell passes: its entry goes, the other stays.
+        let updated = known.from_run(&[cell("s/tutorial/large", Status::Pass, None)]);
+        assert_eq!(updated.entries, [known.entries[1].clone()]);
     }
 }
