@@ -25,6 +25,14 @@ import java.util.function.Predicate;
 final class ServerProcess implements AutoCloseable {
     static final Duration WAIT = Duration.ofSeconds(20);
 
+    static {
+        // A test JVM stopped from outside (SIGTERM, Ctrl-C to Maven) leaves no server behind:
+        // the servers are its children, killed as it exits.
+        Runtime.getRuntime().addShutdownHook(new Thread(
+                () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly),
+                "kill-servers"));
+    }
+
     private final Process process;
     private final String firstLine;
     private final List<String> lines = new ArrayList<>();
