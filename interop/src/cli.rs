@@ -231,7 +231,10 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
                     return Ok(EXIT_OK);
                 }
                 let options = RunOptions { record: true, ..RunOptions::default() };
-                let report = crate::runner::run_cell(&context, &cell, &options, &Emitter::silent()).await;
+                // A server of its own, as the shell lines above start it.
+                let pool = crate::runner::ServerPool::default();
+                let report =
+                    crate::runner::run_cell(&context, &pool, &cell, &options, &Emitter::silent()).await;
                 print!("{}", script::explain(&report));
                 Ok(if report.status.fails_run() { EXIT_FAILED } else { EXIT_OK })
             })

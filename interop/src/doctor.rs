@@ -37,6 +37,26 @@ pub async fn check_tool(tool: &Tool) -> ToolCheck {
     }
 }
 
+/// The absolute path of the program that `tool` really runs, as its `executable_args` make it
+/// print it (the first non-blank line on stdout); `None` when it has none, or prints no absolute
+/// path of a file, and the harness then runs `tool.command` as it is.
+pub async fn locate_tool(tool: &Tool) -> Option<String> {
+    if tool.executable_args.is_empty() {
+        return None;
+    }
+    let spec = CommandSpec {
+        argv: std::iter::once(tool.command.clone()).chain(tool.executable_args.iter().cloned()).collect(),
+        env: Vec::new(),
+        cwd: std::env::temp_dir(),
+    };
+    let out = run_to_end(&spec, Duration::from_secs(30)).await.ok().filter(|out| out.success())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = stdout.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let is_file =
+        std::path::Path::new(path).is_absolute() && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    is_file.then(|| path.to_owned())
+}
+
 /// One row of the doctor's report.
 #[derive(Clone, Debug)]
 pub struct DoctorRow {
@@ -68,4 +88,29 @@ pub async fn doctor(manifest: &Manifest) -> Vec<DoctorRow> {
         });
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(executable_args: &[&str]) -> Tool {
+        Tool {
+            command: "sh".into(),
+            version_args: Vec::new(),
+            install: String::new(),
+            executable_args: executable_args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tool_is_located_only_where_it_prints_the_absolute_path_of_a_file() {
+        let shell = locate_tool(&sh(&["-c", "echo; command -v sh"])).await.unwrap();
+        assert!(shell.starts_with('/') && shell.ends_with("/sh"), "{shell}");
+        // No arguments, a relative name, a directory, a failure: run the command as it is.
+        assert_eq!(locate_tool(&sh(&[])).await, None);
+        assert_eq!(locate_tool(&sh(&["-c", "echo sh"])).await, None);
+        assert_eq!(locate_tool(&sh(&["-c", "echo /"])).await, None);
+        assert_eq!(locate_tool(&sh(&["-c", "command -v sh; exit 1"])).await, None);
+    }
 }

@@ -33,6 +33,12 @@ pub struct Tool {
     pub version_args: Vec<String>,
     /// How to install it, for a person reading `interop doctor`.
     pub install: String,
+    /// Arguments that make it print the absolute path of the program that really runs (for
+    /// Python, `sys.executable`), when `command` may be a version manager's shim (pyenv, asdf):
+    /// a shell script that costs more than the program each time it starts. The harness then
+    /// runs that program wherever an implementation's `run.command` starts with `command`.
+    #[serde(default)]
+    pub executable_args: Vec<String>,
 }
 
 /// Whether an implementation is a server or a client.
@@ -68,6 +74,11 @@ pub struct Implementation {
     pub build: Option<Build>,
     /// How to run it.
     pub run: Run,
+    /// A server only: it serves any number of connections, one cell's after another's, as if
+    /// each cell were its first, so the harness may run delivery cells over TCP one after
+    /// another against one process of it instead of starting one per cell (MANIFEST.md).
+    #[serde(default)]
+    pub reusable: bool,
 }
 
 /// The name of the client slot of conformance cells (`<server>/conformance/<case>`): the harness
@@ -87,6 +98,7 @@ impl Implementation {
             supports: Feature::ALL.to_vec(),
             build: None,
             run: Run { command: Vec::new(), env: BTreeMap::new(), cwd: None },
+            reusable: false,
         }
     }
 
@@ -219,6 +231,9 @@ pub enum Invalid {
     /// This implementation has a build without a command.
     #[error("implementation {0:?}: build.command is empty")]
     EmptyBuild(String),
+    /// A client says it is `reusable`, which only a server can be.
+    #[error("implementation {0:?}: only a server can be `reusable`")]
+    ReusableClient(String),
     /// An implementation needs a tool that `[tools]` does not define.
     #[error("implementation {implementation:?} needs tool {tool:?}, which [tools] does not define")]
     UnknownTool {
@@ -266,6 +281,9 @@ impl Manifest {
             }
             if imp.build.as_ref().is_some_and(|b| b.command.is_empty()) {
                 return Err(Invalid::EmptyBuild(name()));
+            }
+            if imp.reusable && imp.role != Role::Server {
+                return Err(Invalid::ReusableClient(name()));
             }
             if let Some(tool) = imp.tools.iter().find(|t| !self.tools.contains_key(*t)) {
                 return Err(Invalid::UnknownTool { implementation: name(), tool: tool.clone() });
@@ -351,6 +369,26 @@ mod tests {
         assert!(Manifest::parse(&feature).unwrap_err().to_string().contains("ipv7"));
         let reserved = GOOD.replace(r#"name = "python""#, r#"name = "conformance""#);
         assert!(Manifest::parse(&reserved).unwrap_err().to_string().contains("the harness's own client"));
+        let reusable_client = GOOD.replace("modes =", "reusable = true\n        modes =");
+        let err = Manifest::parse(&reusable_client).unwrap_err().to_string();
+        assert!(err.ends_with("implementation \"python\": only a server can be `reusable`"), "{err}");
+    }
+
+    #[test]
+    fn reusable_and_executable_args_are_optional() {
+        let manifest = Manifest::parse(GOOD).unwrap();
+        assert!(!manifest.get("python").unwrap().reusable);
+        assert!(manifest.tools["python3"].executable_args.is_empty());
+        let server = GOOD
+            .replace(r#"role = "client""#, r#"role = "server""#)
+            .replace("modes =", "reusable = true\n        modes =")
+            .replace(
+                "install =",
+                "executable_args = [\"-c\", \"import sys; print(sys.executable)\"]\n        install =",
+            );
+        let manifest = Manifest::parse(&server).unwrap();
+        assert!(manifest.get("python").unwrap().reusable);
+        assert_eq!(manifest.tools["python3"].executable_args[0], "-c");
     }
 
     #[test]

@@ -284,3 +284,91 @@ fn client_subcommand_runs_a_manifest_client_by_name() {
         .code(3)
         .stderr(predicate::str::starts_with("error: "));
 }
+
+/// The servers' logs of a JSON report's attempts: (cell, exit, stdout), in plan order.
+fn server_logs(path: &Path) -> Vec<(String, String, String)> {
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut logs = Vec::new();
+    for cell in report["cells"].as_array().unwrap() {
+        for attempt in cell["attempts"].as_array().unwrap() {
+            let server = &attempt["server"];
+            logs.push((
+                cell["name"].as_str().unwrap().into(),
+                server["exit"].as_str().unwrap().into(),
+                server["stdout"].as_str().unwrap().into(),
+            ));
+        }
+    }
+    logs
+}
+
+#[test]
+fn a_reusable_server_serves_cell_after_cell_and_the_last_one_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = test_server("reusable = true");
+    write_manifest(dir.path(), &format!("{server}\n{}", support::test_client("")));
+    let json = dir.path().join("r.json");
+    // Four raw cells over TCP on 127.0.0.1: one command line, so one server for all four, two
+    // cells at a time at most.
+    support::interop_in(dir.path())
+        .args(["run", "--case", "hello", "--case", "utf8", "--case", "multiline", "--case", "empty"])
+        .args(["-j", "2", "--json"])
+        .arg(&json)
+        .assert()
+        .success();
+    let logs = server_logs(&json);
+    assert_eq!(logs.len(), 4, "{logs:#?}");
+    // Every server the cells shared was stopped by the last cell that used it, which checked it
+    // exited 0: one or two servers (two cells at a time), each stopped once.
+    let stopped = logs.iter().filter(|(_, exit, _)| exit == "exit code 0").count();
+    let kept = logs.iter().filter(|(_, exit, _)| exit == "still running, kept for the next cell").count();
+    assert!((1..=2).contains(&stopped) && stopped + kept == 4, "{logs:#?}");
+    // Each cell's log holds its own connection only: one client, one connection, one message.
+    for (cell, _, stdout) in &logs {
+        assert!(stdout.starts_with("listening on 127.0.0.1:"), "{cell}: {stdout}");
+        assert_eq!(stdout.matches(r#""event":"connected""#).count(), 1, "{cell}: {stdout}");
+        assert_eq!(stdout.matches(r#""event":"message""#).count(), 1, "{cell}: {stdout}");
+    }
+}
+
+#[test]
+fn a_reusable_server_that_stops_after_one_cell_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!(
+        r#"
+        [[implementation]]
+        name = "one-shot"
+        language = "python"
+        role = "server"
+        tools = ["python3"]
+        modes = ["raw"]
+        reusable = true
+        run.command = ["python3", "{}"]
+        "#,
+        support::fixture("one-shot/server.py").display()
+    );
+    write_manifest(dir.path(), &format!("{}{server}\n{}", support::PYTHON3_TOOL, support::test_client("")));
+    // The one-shot server serves the first cell and exits: the cell that finds it gone fails,
+    // whether the harness sees the exit first ("server exited early") or the client sees its
+    // connection reset. No cell passes on a server that is not there.
+    let json = dir.path().join("r.json");
+    support::interop_in(dir.path())
+        .args(["run", "--case", "hello", "--case", "utf8", "-j", "1", "--json"])
+        .arg(&json)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_match(r"\nFAILED (1 failed, 1 passed|2 failed) \(2 cells\)").unwrap());
+    // The python3 tool's `executable_args` name the interpreter, which the harness starts
+    // directly: `python3` on PATH may be a version manager's shell script.
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let python = String::from_utf8(python.stdout).unwrap();
+    let started_as = format!(" && {} ", python.trim());
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for cell in report["cells"].as_array().unwrap() {
+        let command = cell["attempts"][0]["server"]["command"].as_str().unwrap();
+        assert!(command.contains(&started_as), "{command} does not start {started_as:?}");
+    }
+}

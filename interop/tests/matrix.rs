@@ -22,7 +22,7 @@ use interop::process::{GRACE, Registry, Signals};
 use interop::report::terminal;
 use interop::results::Status;
 use interop::runner::prepare;
-use interop::runner::{RunOptions, run_cell};
+use interop::runner::{RunOptions, ServerPool, run_cell};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::sync::Arc;
 
@@ -94,6 +94,8 @@ fn main() -> std::process::ExitCode {
     };
     let context =
         Arc::new(runtime.block_on(prepare(&manifest, &wanted, workspace.places.clone(), &progress)));
+    // A `reusable` server serves its delivery cells one after another, not one process each.
+    let pool = Arc::new(ServerPool::for_cells(&context, &wanted, 1));
 
     // libtest-mimic runs the trials in the order given: the costliest first, so that no long
     // cell starts last and keeps the run going while the other threads have nothing left to do
@@ -118,9 +120,10 @@ fn main() -> std::process::ExitCode {
                     .with_kind(kind)
                     .with_ignored_flag(true);
             }
-            let (context, runtime, options) = (context.clone(), runtime.clone(), options.clone());
+            let (context, pool, runtime, options) =
+                (context.clone(), pool.clone(), runtime.clone(), options.clone());
             Trial::test(name, move || {
-                let report = runtime.block_on(run_cell(&context, &cell, &options, &Emitter::silent()));
+                let report = runtime.block_on(run_cell(&context, &pool, &cell, &options, &Emitter::silent()));
                 match report.status {
                     Status::Pass => Ok(()),
                     // One line each: the detail of a known failure is in its entry, and a
@@ -138,7 +141,9 @@ fn main() -> std::process::ExitCode {
             })
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    runtime.block_on(pool.close());
+    conclusion.exit_code()
 }
 
 /// The first signal stops every process the tests started, then exits 130: the remaining trials

@@ -40,6 +40,7 @@ mod tests {
             Exit::timed_out(Duration::from_millis(60_000)),
             Exit::timed_out(Duration::from_millis(10_042)),
             Exit::DidNotStart,
+            Exit::StillRunning,
             Exit::Other("exit status: 0".into()),
         ] {
             let json = serde_json::to_string(&exit).unwrap();

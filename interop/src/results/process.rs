@@ -30,14 +30,18 @@ pub enum Exit {
     TimedOut(u64),
     /// `did not start`: it could not be started, or did not get ready.
     DidNotStart,
+    /// `still running, kept for the next cell`: a server the harness shares between cells
+    /// (MANIFEST.md, `reusable`) that served this cell well and serves the next one; the cell
+    /// that stops it checks its exit.
+    StillRunning,
     /// Any other text (from a report written by another version).
     Other(String),
 }
 
 impl Exit {
-    /// Whether it exited by itself with code 0.
+    /// Whether it exited by itself with code 0, or is a shared server still running well.
     pub fn success(&self) -> bool {
-        *self == Exit::Code(0)
+        matches!(self, Exit::Code(0) | Exit::StillRunning)
     }
 
     /// A process the harness killed after waiting `waited` for it.
@@ -64,6 +68,7 @@ impl std::fmt::Display for Exit {
             Exit::Signal(signal) => write!(f, "killed by signal {signal}"),
             Exit::TimedOut(ms) => write!(f, "timed out after {:.1} s and was killed", *ms as f64 / 1000.0),
             Exit::DidNotStart => f.write_str("did not start"),
+            Exit::StillRunning => f.write_str(STILL_RUNNING),
             Exit::Other(text) => f.write_str(text),
         }
     }
@@ -85,11 +90,15 @@ impl From<String> for Exit {
             Exit::TimedOut((secs * 1000.0).round() as u64)
         } else if text == "did not start" {
             Exit::DidNotStart
+        } else if text == STILL_RUNNING {
+            Exit::StillRunning
         } else {
             Exit::Other(text)
         }
     }
 }
+
+const STILL_RUNNING: &str = "still running, kept for the next cell";
 
 impl From<&str> for Exit {
     fn from(text: &str) -> Exit {

@@ -55,7 +55,16 @@ impl Prepared {
         let mut args = transport_args(&cell.case, port, path);
         args.extend(["--mode", cell.case.mode.as_str(), "--format", "json"].map(String::from));
         args.extend(cell.case.server_args.iter().map(|a| a.to_string()));
-        command(&self.places, &cell.server, args)
+        self.direct(command(&self.places, &cell.server, args))
+    }
+
+    /// `spec`, starting the program its tool's `executable_args` named in place of the tool's
+    /// command (a version manager's shim) when there is one.
+    fn direct(&self, mut spec: CommandSpec) -> CommandSpec {
+        if let Some(program) = spec.argv.first().and_then(|first| self.ready.programs.get(first)) {
+            spec.argv[0].clone_from(program);
+        }
+        spec
     }
 
     /// The command of client process `process` of `cell`, sending `payloads` to the server at
@@ -93,7 +102,7 @@ impl Prepared {
         args.extend(
             payloads.iter().filter(|p| p.via == Via::Arg).filter_map(|p| p.text().map(str::to_owned)),
         );
-        command(&self.places, &cell.client, args)
+        self.direct(command(&self.places, &cell.client, args))
     }
 
     /// Shell lines that reproduce the cell by hand: the `interop repro` command (with

@@ -7,6 +7,7 @@
 //! - `drivers`: one attempt of a cell, by a driver per case kind (`deliver`, `refused`, `silent`,
 //!   `restart`, `busy`, `log_failure`), each given a `Trial`;
 //! - `server`: a server process as a cell sees it;
+//! - `pool`: servers shared between cells (a `reusable` server's delivery cells over TCP);
 //! - [`timeouts`]: how long each awaited thing may take;
 //! - `logs`, `unix_path`: what reports keep of a process; attempts' socket paths.
 //!
@@ -17,12 +18,14 @@
 pub mod commands;
 mod drivers;
 mod logs;
+mod pool;
 pub mod prepare;
 mod server;
 pub mod timeouts;
 mod unix_path;
 
 pub use commands::{REPRO_PORT, command};
+pub use pool::ServerPool;
 pub use prepare::{Implementations, Prepared, prepare, prepare_implementations};
 pub use timeouts::{CLIENT_PROCESS_TIMEOUT, CLIENT_TIMEOUT_MS};
 
@@ -94,7 +97,9 @@ pub async fn run(
     // not installed here: neither check nor build them for it.
     let to_prepare: Vec<Cell> = cells.iter().filter(|c| c.skipped.is_none()).cloned().collect();
     let context = Arc::new(prepare(manifest, &to_prepare, places, &emitter).await);
-    let cells = run_cells(context.clone(), cells, &options, emitter.clone()).await;
+    let pool = Arc::new(ServerPool::for_cells(&context, &cells, options.repeat.max(1)));
+    let cells = run_cells((context.clone(), pool.clone()), cells, &options, emitter.clone()).await;
+    pool.close().await;
     let report = RunReport {
         schema: SCHEMA.into(),
         started_unix_ms,
@@ -135,7 +140,7 @@ fn build_record(name: &str, status: &BuildStatus) -> BuildRecord {
 }
 
 async fn run_cells(
-    context: Arc<Prepared>,
+    (context, pool): (Arc<Prepared>, Arc<ServerPool>),
     cells: Vec<Cell>,
     options: &RunOptions,
     emitter: Emitter,
@@ -148,8 +153,8 @@ async fn run_cells(
     let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(queue)));
     let workers: Vec<_> = (0..options.jobs.clamp(1, total.max(1)))
         .map(|_| {
-            let (context, queue, emitter, options) =
-                (context.clone(), queue.clone(), emitter.clone(), options.clone());
+            let (context, pool, queue, emitter, options) =
+                (context.clone(), pool.clone(), queue.clone(), emitter.clone(), options.clone());
             tokio::spawn(async move {
                 let mut done = Vec::new();
                 let registry = Registry::global();
@@ -165,7 +170,7 @@ async fn run_cells(
                         tokio::time::sleep(WRAP_UP).await;
                     };
                     let report = tokio::select! {
-                        report = run_cell(&context, &cell, &options, &emitter) => report,
+                        report = run_cell(&context, &pool, &cell, &options, &emitter) => report,
                         () = give_up => not_run(&context, &cell, &options, INTERRUPTED_WHILE_RUNNING),
                     };
                     emitter.emit(EventKind::CellFinished(Arc::new(report.clone())));
@@ -229,9 +234,10 @@ fn blank(cell: &Cell) -> CellReport {
 }
 
 /// Runs one cell: its attempts, then its final status with known failures applied; `not-run` if
-/// the process's [`Registry`] was interrupted before it ended.
+/// the process's [`Registry`] was interrupted before it ended. Its server may be one of `pool`'s.
 pub async fn run_cell(
     context: &Prepared,
+    pool: &ServerPool,
     cell: &Cell,
     options: &RunOptions,
     emitter: &Emitter,
@@ -258,7 +264,7 @@ pub async fn run_cell(
         if registry.interrupted() {
             break;
         }
-        let attempt = drivers::attempt(context, cell, options.record, options.client_timeout).await;
+        let attempt = drivers::attempt((context, pool), cell, options.record, options.client_timeout).await;
         emitter.emit(EventKind::AttemptFinished {
             name: report.name.clone(),
             number,

@@ -4,7 +4,7 @@
 
 use crate::build::{BuildStatus, build};
 use crate::catalogue::Via;
-use crate::doctor::{ToolCheck, check_tool};
+use crate::doctor::{ToolCheck, check_tool, locate_tool};
 use crate::events::{Emitter, EventKind};
 use crate::manifest::{Implementation, Manifest, Placeholders};
 use crate::plan::Cell;
@@ -84,6 +84,9 @@ pub struct Implementations {
     pub tools: Vec<(String, ToolCheck)>,
     /// Their builds, in order.
     pub builds: Vec<(String, BuildStatus)>,
+    /// The program each tool's `command` really runs, where its `executable_args` said (a
+    /// version manager's shim skipped), by command.
+    pub programs: HashMap<String, String>,
 }
 
 /// Checks the tools of `imps` and builds them when stale.
@@ -101,12 +104,21 @@ pub async fn prepare_implementations(
     names.retain(|n| seen.insert(*n));
     let checks = names.iter().map(|name| {
         let tool = manifest.tools[*name].clone();
-        tokio::spawn(async move { check_tool(&tool).await })
+        tokio::spawn(async move {
+            let check = check_tool(&tool).await;
+            let program = match check {
+                ToolCheck::Found(_) => locate_tool(&tool).await,
+                ToolCheck::Missing(_) => None,
+            };
+            (check, program.map(|program| (tool.command, program)))
+        })
     });
     let checks: Vec<_> = checks.collect();
     for (name, check) in names.iter().zip(checks) {
-        let check = check.await.unwrap_or_else(|err| ToolCheck::Missing(format!("check failed: {err}")));
+        let (check, program) =
+            check.await.unwrap_or_else(|err| (ToolCheck::Missing(format!("check failed: {err}")), None));
         prepared.tools.push(((*name).clone(), check));
+        prepared.programs.extend(program);
     }
     for imp in imps {
         emitter.emit(EventKind::BuildStarted { name: imp.name.clone() });

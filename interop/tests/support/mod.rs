@@ -18,6 +18,7 @@ pub const PYTHON3_TOOL: &str = r#"
 [tools.python3]
 command = "python3"
 version_args = ["--version"]
+executable_args = ["-c", "import sys; print(sys.executable)"]
 install = "apt-get install python3"
 "#;
 

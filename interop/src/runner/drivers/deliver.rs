@@ -6,10 +6,12 @@
 use super::trial::{Trial, expect_client_error};
 use crate::catalogue::CaseKind;
 use crate::check::check_delivery;
+use crate::plan::Cell;
 use crate::process::{Output, run_to_end};
 use crate::relay::{self, Recorded, Relay};
 use crate::results::{Exit, Problem, ProcessLog};
 use crate::runner::logs::process_log;
+use crate::runner::pool;
 use crate::runner::server::{ServerStdout, parse_events};
 use crate::runner::timeouts::{HELD_CONNECTION_GRACE, SERVER_SETTLE_TIMEOUT};
 use crate::toxic::Toxic;
@@ -31,17 +33,36 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
         // A socket file nobody listens on, as a crashed earlier run leaves behind.
         drop(std::os::unix::net::UnixListener::bind(path));
     }
-    let mut server = match t.start_server(fixed_port.unwrap_or(0), ServerStdout::Read).await {
-        Ok(server) => server,
-        Err(problem) => {
-            t.attempt.server = Some(ProcessLog {
-                command: t.prepared.server_command(cell, fixed_port.unwrap_or(0), path).shell(),
-                exit: Exit::DidNotStart,
-                stdout: String::new(),
-                stderr: String::new(),
-            });
-            return vec![problem];
+    // A server shared with other cells, if the cell may have one (never on a fixed port).
+    let key = fixed_port.is_none().then(|| pool::key(t.prepared, cell, path)).flatten();
+    let kept = key.as_deref().and_then(|key| t.pool.take(key));
+    let mut server = match kept {
+        Some(mut server) => {
+            server.begin();
+            if !server.idle() {
+                // It was idle when the cell before gave it back: it exited since, on its own.
+                let (log, _, mut problems) = server.stop().await;
+                t.attempt.server = Some(log);
+                problems.push(Problem::server(
+                    "the server, kept running after an earlier cell it served well, was no longer \
+                     running when this cell began",
+                ));
+                return problems;
+            }
+            server
         }
+        None => match t.start_server(fixed_port.unwrap_or(0), ServerStdout::Read).await {
+            Ok(server) => server,
+            Err(problem) => {
+                t.attempt.server = Some(ProcessLog {
+                    command: t.prepared.server_command(cell, fixed_port.unwrap_or(0), path).shell(),
+                    exit: Exit::DidNotStart,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                });
+                return vec![problem];
+            }
+        },
     };
     // The relay records (--record) and applies the case's fault, if it has one.
     let relay = match (record || cell.case.fault.is_some(), server.addr) {
@@ -108,16 +129,41 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
         }
         None => connection_peers(&outputs),
     };
-    server.settle(&peers, SERVER_SETTLE_TIMEOUT).await;
+    let settled = server.settle(&peers, SERVER_SETTLE_TIMEOUT).await;
+    t.attempt.transcript = recorded.as_deref().map(|r| relay::transcript(r, TRANSCRIPT_DUMP_BYTES));
+    // A shared server that served this cell well, and finished with it, goes on to the next
+    // cell; any other is stopped, and its exit checked, as a server of the cell's own is.
+    if let Some(key) = key.as_deref().filter(|_| settled && problems.is_empty()) {
+        let (log, lines) = server.keep();
+        if judge(cell, &outputs, &lines, recorded.as_deref()).is_empty() && server.idle() {
+            match t.pool.give_back(key, server) {
+                None => {
+                    t.attempt.server = Some(log);
+                    return problems;
+                }
+                Some(unwanted) => server = unwanted,
+            }
+        }
+    }
     let (log, server_lines, stop_problems) = server.stop().await;
     t.attempt.server = Some(log);
     problems.extend(stop_problems);
+    problems.extend(judge(cell, &outputs, &server_lines, recorded.as_deref()));
+    problems
+}
+
+/// What the server's lines and the clients' outputs say of the cell: its problems.
+fn judge(
+    cell: &Cell,
+    outputs: &[Output],
+    server_lines: &[String],
+    recorded: Option<&[Recorded]>,
+) -> Vec<Problem> {
     // Through the relay the server sees the relay's address; translate it back to the
     // client's, so that messages still match the client that sent them.
     let through_relay: HashMap<String, String> =
-        recorded.iter().flatten().map(|r| (addr_string(r.relay), addr_string(r.client))).collect();
-    let (events, unparsed) = parse_events(&server_lines);
-    problems.extend(unparsed);
+        recorded.iter().copied().flatten().map(|r| (addr_string(r.relay), addr_string(r.client))).collect();
+    let (events, mut problems) = parse_events(server_lines);
     let events: Vec<ServerEvent> = events.into_iter().map(|e| translate_peer(e, &through_relay)).collect();
     match &cell.case.kind {
         CaseKind::ClientRefuses { needle, .. } => {
@@ -151,14 +197,12 @@ pub async fn to(t: &mut Trial<'_>, record: bool, fixed_port: Option<u16>) -> Vec
             }
         }
         _ => {
-            let received =
-                recorded.as_deref().map(|r| received_messages(cell.case.mode, r)).unwrap_or_default();
+            let received = recorded.map(|r| received_messages(cell.case.mode, r)).unwrap_or_default();
             let processes = cell.case.kind.processes();
             let expect = (cell.case.mode, cell.case.transport);
-            problems.extend(check_delivery(expect, &processes, &outputs, &events, &received));
+            problems.extend(check_delivery(expect, &processes, outputs, &events, &received));
         }
     }
-    t.attempt.transcript = recorded.as_deref().map(|r| relay::transcript(r, TRANSCRIPT_DUMP_BYTES));
     problems
 }
 

@@ -21,6 +21,7 @@ pub mod trial;
 use crate::catalogue::CaseKind;
 use crate::plan::Cell;
 use crate::results::{Attempt, Problem, millis};
+use crate::runner::pool::ServerPool;
 use crate::runner::prepare::Prepared;
 use crate::runner::unix_path::UnixPath;
 use interop_wire::Transport;
@@ -28,14 +29,20 @@ use std::time::{Duration, Instant};
 use trial::Trial;
 
 /// Runs one attempt of `cell` (which must be supported; see [`Cell::unsupported`]).
-/// With `record`, the clients talk to the server through a recording relay (TCP only). A
+/// A server may be shared with other cells through `pool`. With `record`, the clients talk to the server through a recording relay (TCP only). A
 /// client process still running after `client_timeout` is killed, with its process group.
-pub async fn attempt(prepared: &Prepared, cell: &Cell, record: bool, client_timeout: Duration) -> Attempt {
+pub async fn attempt(
+    (prepared, pool): (&Prepared, &ServerPool),
+    cell: &Cell,
+    record: bool,
+    client_timeout: Duration,
+) -> Attempt {
     let started = Instant::now();
     let socket = UnixPath::new();
     let mut trial = Trial {
         prepared,
         cell,
+        pool,
         path: &socket.path,
         record: record && cell.case.transport == Transport::Tcp,
         client_timeout,

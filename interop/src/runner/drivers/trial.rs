@@ -5,6 +5,7 @@ use crate::plan::Cell;
 use crate::process::{Output, run_to_end};
 use crate::results::{Attempt, Problem};
 use crate::runner::logs::process_log;
+use crate::runner::pool::ServerPool;
 use crate::runner::prepare::Prepared;
 use crate::runner::server::{Server, ServerStdout};
 use std::path::Path;
@@ -16,6 +17,8 @@ pub struct Trial<'a> {
     pub prepared: &'a Prepared,
     /// The cell.
     pub cell: &'a Cell,
+    /// Servers shared between cells.
+    pub pool: &'a ServerPool,
     /// This attempt's Unix socket path (used by the Unix transport only).
     pub path: &'a Path,
     /// Whether clients talk to the server through the recording relay (TCP only).
