@@ -2,6 +2,9 @@
 //! relay when recording or when the case has a fault), wait until the server has finished their
 //! connections, stop it, and check what it logged against what the clients report. The cases a
 //! fault breaks, and those whose client must refuse its arguments, check their own outcome.
+//!
+//! A `reusable` server is taken from the run's pool of servers instead, when one is idle, and
+//! left running for the next cell when this one passed with it (see `runner::pool`).
 
 use super::trial::{Trial, expect_client_error};
 use crate::catalogue::CaseKind;
