@@ -1,11 +1,15 @@
 //! The `interop` command line: parses arguments, wires manifest → plan → runner → reporters, and
 //! maps outcomes to exit codes.
 
+use crate::bench::report::{ClientFigure, REFERENCE, ServerFigures};
+use crate::bench::{self, BenchEvent, BenchOptions, Load};
 use crate::doctor::{ToolCheck, doctor};
 use crate::events::{Emitter, EventKind, RunEvent};
 use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
-use crate::manifest::{Manifest, Role};
+use crate::manifest::{Implementation, Manifest, Role};
+use crate::pattern::NamePattern;
 use crate::plan::{Cell, Filter, OptOut, plan};
+use crate::process::CommandSpec;
 use crate::process::{GRACE, Registry, Signals};
 use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
@@ -18,6 +22,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Exit code: everything passed (known failures and flaky cells included).
 pub const EXIT_OK: u8 = 0;
@@ -69,6 +74,9 @@ pub enum Command {
         #[command(flatten)]
         outputs: Outputs,
     },
+    /// Measure every server on the same loads, side by side, with the harness's own load
+    /// generator; print a table with ratios to rust-server (docs/BENCH.md).
+    Bench(BenchArgs),
     /// List servers, clients and cases.
     List,
     /// Check every tool the manifest needs: found, version, how to install what is missing.
@@ -162,6 +170,32 @@ pub struct RunArgs {
     pub outputs: Outputs,
 }
 
+/// `interop bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Only servers matching this glob (repeatable; default: every server in the manifest).
+    #[arg(long = "only", value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Only this load (repeatable; default: every load).
+    #[arg(long = "load", value_enum, value_name = "LOAD")]
+    pub loads: Vec<Load>,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
+    pub secs: f64,
+    /// Measured repetitions per figure, after one warm-up; the figure is their median.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub reps: u32,
+    /// Connections the `idle` load holds open.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=11_000))]
+    pub idle_connections: usize,
+    /// Write the figures as JSON (schema interop-bench/1, docs/BENCH.md).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write the figures as a self-contained HTML page of bar charts.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+}
+
 /// Runs the command line; the returned code is the process's exit code.
 pub fn main(cli: Cli) -> anyhow::Result<u8> {
     let workspace = Workspace::locate(cli.manifest.as_deref());
@@ -213,6 +247,7 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(EXIT_FAILED))
         }),
         Command::Run(args) => runtime.block_on(run_command(&manifest, manifest_arg, &workspace, args)),
+        Command::Bench(args) => runtime.block_on(bench_command(&manifest, &workspace, args)),
         Command::Repro { cell, script: as_script } => {
             let cells = select(&manifest, &Selection::default())?;
             let Some(cell) = cells.into_iter().find(|c| c.name() == cell) else {
@@ -264,6 +299,156 @@ pub fn main(cli: Cli) -> anyhow::Result<u8> {
             Ok(if report.failed() { EXIT_FAILED } else { EXIT_OK })
         }
     }
+}
+
+async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchArgs) -> anyhow::Result<u8> {
+    if !(args.secs.is_finite() && args.secs > 0.0) {
+        bail!("--secs must be a positive number of seconds, not {}", args.secs);
+    }
+    let patterns = args
+        .only
+        .iter()
+        .map(|glob| NamePattern::new(glob).with_context(|| format!("--only {glob:?} is not a glob")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let servers: Vec<_> = manifest
+        .with_role(Role::Server)
+        .filter(|s| patterns.is_empty() || patterns.iter().any(|p| p.matches(&s.name)))
+        .collect();
+    if servers.is_empty() {
+        bail!("--only {:?} matches no server", args.only);
+    }
+    let loads = if args.loads.is_empty() { Load::ALL.to_vec() } else { args.loads.clone() };
+    let clients: Vec<_> =
+        if loads.contains(&Load::Clients) { manifest.with_role(Role::Client).collect() } else { Vec::new() };
+    let reference = manifest.get(REFERENCE).filter(|s| s.role == Role::Server);
+    if !clients.is_empty() && reference.is_none() {
+        bail!("the clients load sends to {REFERENCE}, which the manifest does not have");
+    }
+    // Each server as the bench runs it (its `bench` build and command where it has them), the
+    // clients as the matrix runs them.
+    let mut wanted: Vec<_> = servers.iter().map(|s| bench::bench_variant(s)).collect();
+    wanted.extend(reference.filter(|_| !clients.is_empty()).map(bench::bench_variant));
+    wanted.extend(clients.iter().map(|c| (*c).clone()));
+    let mut seen = std::collections::HashSet::new();
+    wanted.retain(|imp| seen.insert(imp.name.clone()));
+    let show = Emitter::new(Arc::new(|event: RunEvent| {
+        if let EventKind::BuildFinished { name, status } = event.kind {
+            eprintln!("{}", terminal::build_line(&name, &status));
+        }
+    }));
+    let refs: Vec<_> = wanted.iter().collect();
+    let ready = prepare_implementations(manifest, &refs, &workspace.places, &show).await;
+    // Its command, as `name` for reports, or why it cannot run.
+    let runnable = |imp: &Implementation, name: &str| -> Result<(String, CommandSpec), String> {
+        if let Some(why) = ready.broken.get(&imp.name) {
+            return Err(why.clone());
+        }
+        let mut spec = command(&workspace.places, imp, Vec::new());
+        if let Some(program) = ready.programs.get(&spec.argv[0]) {
+            spec.argv[0].clone_from(program);
+        }
+        Ok((name.to_owned(), spec))
+    };
+    let variant = |server: &Implementation| {
+        let name = bench::bench_variant(server).name;
+        wanted.iter().find(|w| w.name == name).map(|w| runnable(w, &server.name))
+    };
+    let measured: Vec<_> = servers.iter().map(|s| (s.name.clone(), variant(s))).collect();
+    let options = BenchOptions {
+        time: Duration::from_secs_f64(args.secs),
+        reps: args.reps,
+        loads: loads.iter().copied().filter(|l| Load::THROUGHPUT.contains(l)).collect(),
+        log_dir: workspace.places.target.join("interop").join("bench"),
+        idle_connections: if loads.contains(&Load::Idle) { args.idle_connections } else { 0 },
+    };
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |event: BenchEvent| match event {
+        BenchEvent::Planned(n) => bar.inc_length(n),
+        BenchEvent::Measured(what) => {
+            bar.set_message(what);
+            bar.inc(1);
+        }
+    };
+    let good: Vec<_> = measured.iter().filter_map(|(_, r)| r.clone().and_then(Result::ok)).collect();
+    let mut report = bench::bench(&good, &options, &progress).await;
+    // Those that could not run, in manifest order, with why.
+    for (at, (name, outcome)) in measured.iter().enumerate() {
+        if let Some(Err(why)) = outcome {
+            let mut figures = ServerFigures::new(name);
+            for load in
+                loads.iter().filter(|l| matches!(l, Load::Stream | Load::Small | Load::Raw | Load::Idle))
+            {
+                figures.fail(*load, why.clone());
+            }
+            report.servers.insert(at.min(report.servers.len()), figures);
+        }
+    }
+    if !clients.is_empty() {
+        let file = options.log_dir.join("64mib.bin");
+        write_bench_file(&file, 64 << 20)?;
+        let reference = reference.and_then(variant);
+        let runnable_clients: Vec<_> = clients.iter().map(|c| runnable(c, &c.name)).collect();
+        let good: Vec<_> = runnable_clients.iter().filter_map(|r| r.clone().ok()).collect();
+        report.clients = match reference {
+            Some(Ok(server)) => bench::clients(&server, &good, &file, &options, &progress).await,
+            Some(Err(why)) => good
+                .iter()
+                .map(|(name, _)| ClientFigure {
+                    name: name.clone(),
+                    send_64mib_s: None,
+                    error: Some(why.clone()),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        for (client, outcome) in clients.iter().zip(&runnable_clients) {
+            if let Err(why) = outcome {
+                report.clients.push(ClientFigure {
+                    name: client.name.clone(),
+                    send_64mib_s: None,
+                    error: Some(why.clone()),
+                });
+            }
+        }
+    }
+    if loads.contains(&Load::Ceiling) {
+        bar.set_message("ceiling: SHA-256, iperf3");
+        report.ceiling = bench::ceiling(options.time).await;
+    }
+    bar.finish_and_clear();
+    let columns: Vec<Load> = loads
+        .iter()
+        .copied()
+        .filter(|l| matches!(l, Load::Stream | Load::Small | Load::Raw | Load::Idle))
+        .collect();
+    print!("{}", bench::report::table(&report, &columns));
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let page = bench::html::render(&report);
+        std::fs::write(path, page).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let failed = report.servers.iter().any(|s| !s.errors.is_empty())
+        || report.clients.iter().any(|c| c.error.is_some());
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// Writes `len` deterministic bytes to `path`, unless a file of that length is there (it can
+/// only hold the same bytes).
+fn write_bench_file(path: &Path, len: usize) -> anyhow::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == len as u64) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let bytes: Vec<u8> = (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 async fn doctor_command(manifest: &Manifest) -> anyhow::Result<u8> {

@@ -20,8 +20,11 @@
 //! - [`report`]: reporters: terminal, JUnit, JSON, HTML, Markdown.
 //! - [`script`]: cells as bare shell scripts, and one cell's run explained.
 //! - [`doctor`]: toolchain checks.
+//! - [`mod@bench`]: `interop bench`, every server measured side by side by a load generator of its
+//!   own; emits its progress, never prints.
 //! - [`cli`]: the `interop` command line.
 
+pub mod bench;
 pub mod build;
 pub mod catalogue;
 pub mod check;

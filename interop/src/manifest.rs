@@ -79,6 +79,19 @@ pub struct Implementation {
     /// another against one process of it instead of starting one per cell (MANIFEST.md).
     #[serde(default)]
     pub reusable: bool,
+    /// A server only: how `interop bench` builds and runs it, when not as the matrix does (a
+    /// release build, say); docs/BENCH.md.
+    pub bench: Option<BenchRun>,
+}
+
+/// How `interop bench` builds and runs a server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchRun {
+    /// How to build it; absent when there is nothing to build.
+    pub build: Option<Build>,
+    /// How to run it.
+    pub run: Run,
 }
 
 /// The name of the client slot of conformance cells (`<server>/conformance/<case>`): the harness
@@ -99,6 +112,7 @@ impl Implementation {
             build: None,
             run: Run { command: Vec::new(), env: BTreeMap::new(), cwd: None },
             reusable: false,
+            bench: None,
         }
     }
 

@@ -93,6 +93,16 @@ impl CommandSpec {
     /// [`RUN_ID_VAR`]. Fails with [`std::io::ErrorKind::Interrupted`] once the registry was
     /// interrupted: a run being stopped starts nothing new.
     pub fn spawn_in(&self, registry: &'static Registry) -> std::io::Result<GroupChild> {
+        self.spawn_with(registry, Stdio::piped())
+    }
+
+    /// As [`spawn`](Self::spawn), but with stdout written to `file` (a server's log under load,
+    /// which no pipe reader should slow down).
+    pub fn spawn_to_file(&self, file: std::fs::File) -> std::io::Result<GroupChild> {
+        self.spawn_with(Registry::global(), Stdio::from(file))
+    }
+
+    fn spawn_with(&self, registry: &'static Registry, stdout: Stdio) -> std::io::Result<GroupChild> {
         let (program, args) = self
             .argv
             .split_first()
@@ -104,7 +114,7 @@ impl CommandSpec {
             .env(RUN_ID_VAR, &registry.run_id)
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
@@ -157,6 +167,11 @@ impl GroupChild {
     /// The child's exit status, if it has exited.
     pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
         self.child.try_wait()
+    }
+
+    /// The id of its process group (its own pid); `None` only if it was reaped at once.
+    pub fn pgid(&self) -> Option<i32> {
+        self.pgid
     }
 
     /// Sends `signal` to the whole group (a no-op if it is gone).

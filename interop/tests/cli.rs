@@ -372,3 +372,66 @@ fn a_reusable_server_that_stops_after_one_cell_fails_the_run() {
         assert!(command.contains(&started_as), "{command} does not start {started_as:?}");
     }
 }
+
+#[test]
+fn bench_measures_a_server_and_checks_every_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let recv_once = root().join("interop/fixtures/recv_once_server.py");
+    let tutorial = format!(
+        r#"
+        [[implementation]]
+        name = "tutorial-server"
+        language = "python"
+        role = "server"
+        tools = ["python3"]
+        modes = ["raw", "framed"]
+        run.command = ["python3", "-u", "{}"]
+        "#,
+        recv_once.display()
+    );
+    write_manifest(dir.path(), &format!("{}{}\n{tutorial}", support::PYTHON3_TOOL, test_server("")));
+    let (json, html) = (dir.path().join("b.json"), dir.path().join("b.html"));
+    // Short, and few idle connections: this checks what the bench reports, not how fast.
+    support::interop_in(dir.path())
+        .args(["bench", "--only", "test-server", "--secs", "0.2", "--reps", "1", "--idle-connections", "20"])
+        .args(["--load", "stream", "--load", "small", "--load", "raw", "--load", "idle", "--json"])
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["schema"], "interop-bench/1");
+    let server = &report["servers"][0];
+    assert_eq!(server["name"], "test-server");
+    for figure in ["stream_mb_s", "small_msgs_s", "raw_conns_s", "idle_rss_mib", "idle_p99_ms", "cpu_s"] {
+        assert!(server[figure].as_f64().is_some_and(|f| f > 0.0), "{figure}: {server}");
+    }
+    assert_eq!(server["idle_conns"], 20);
+    assert!(server.get("errors").is_none(), "{server}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("test-server"));
+
+    // The tutorial's server takes one recv(1024) for a whole 1 MiB frame: its ACK is wrong, so
+    // it has no stream figure, only the reason, and the bench fails.
+    support::interop_in(dir.path())
+        .args([
+            "bench",
+            "--only",
+            "tutorial-server",
+            "--secs",
+            "0.2",
+            "--reps",
+            "1",
+            "--load",
+            "stream",
+            "--json",
+        ])
+        .arg(&json)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("tutorial-server stream failed: tutorial-server: wrong reply"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let tutorial = &report["servers"][0];
+    assert!(tutorial["stream_mb_s"].is_null() && tutorial["errors"]["stream"].is_string(), "{tutorial}");
+}

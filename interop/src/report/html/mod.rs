@@ -41,7 +41,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// The page's stylesheet.
-const CSS: &str = include_str!("style.css");
+pub(crate) const CSS: &str = include_str!("style.css");
 /// Copy buttons for repro blocks, and Escape closes an open detail. The page works without it.
 const SCRIPT: &str = include_str!("script.js");
 

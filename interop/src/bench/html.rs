@@ -1,0 +1,109 @@
+//! `interop bench --html`: the figures as bar charts, one per measure, drawn as inline SVG in one
+//! self-contained page with the run report's stylesheet. Escaping is maud's, as in the run report.
+
+use super::report::{BenchReport, REFERENCE};
+use crate::report::html::CSS;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// One chart: a measure's name, its unit, whether more is better, and each name's figure.
+struct Chart {
+    title: &'static str,
+    unit: &'static str,
+    higher_is_better: bool,
+    bars: Vec<(String, Option<f64>)>,
+}
+
+/// The whole page.
+pub fn render(report: &BenchReport) -> String {
+    let server_chart =
+        |title, unit, higher_is_better, value: fn(&super::report::ServerFigures) -> Option<f64>| Chart {
+            title,
+            unit,
+            higher_is_better,
+            bars: report.servers.iter().map(|s| (s.name.clone(), value(s))).collect(),
+        };
+    let mut charts = vec![
+        server_chart("stream: one connection, 1 MiB frames", "MB/s", true, |s| s.stream_mb_s),
+        server_chart("small: 100 connections, 64 B stop-and-wait", "msgs/s", true, |s| s.small_msgs_s),
+        server_chart("raw: one 16 B message per connection, 50 at once", "conns/s", true, |s| s.raw_conns_s),
+        server_chart("idle: resident memory with the idle connections open", "MiB", false, |s| {
+            s.idle_rss_mib
+        }),
+        server_chart("idle: fresh round trip p99 with them open", "ms", false, |s| s.idle_p99_ms),
+        server_chart("server CPU-seconds for one run of each load", "CPU-s", false, |s| Some(s.cpu_s)),
+    ];
+    if !report.clients.is_empty() {
+        charts.push(Chart {
+            title: "clients: send 64 MiB to rust-server, process start to exit",
+            unit: "s",
+            higher_is_better: false,
+            bars: report.clients.iter().map(|c| (c.name.clone(), c.send_64mib_s)).collect(),
+        });
+    }
+    charts.retain(|c| c.bars.iter().any(|(_, v)| v.is_some()));
+    let ceiling = match report.ceiling.iperf3_mb_s {
+        Some(mb_s) => format!("iperf3 over loopback {mb_s:.0} MB/s"),
+        None => format!("iperf3: {}", report.ceiling.iperf3_error.as_deref().unwrap_or("not run")),
+    };
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "interop bench" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { "interop bench" }
+                p.muted {
+                    "Median of " (report.reps) " × " (format!("{:.1}", report.secs)) " s per figure; ratios to "
+                    code { (REFERENCE) } ". Load generator: " (format!("{:.1}", report.generator_cpu_s)) " CPU-s. Ceiling: "
+                    (ceiling) "; SHA-256 on one core " (format!("{:.0}", report.ceiling.sha256_mb_s)) " MB/s."
+                }
+                @for chart in &charts { (bars(chart)) }
+                @let errors: Vec<_> = report.servers.iter()
+                    .flat_map(|s| s.errors.iter().map(move |(load, why)| format!("{} {load}: {why}", s.name)))
+                    .chain(report.clients.iter().filter_map(|c| c.error.as_ref().map(|why| format!("client {}: {why}", c.name))))
+                    .collect();
+                @if !errors.is_empty() {
+                    h2 { "Failed" }
+                    ul { @for error in &errors { li { (error) } } }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// A horizontal bar chart: a bar per name, scaled to the largest figure, labelled with the figure
+/// and its ratio to rust-server's.
+fn bars(chart: &Chart) -> Markup {
+    const ROW: f64 = 24.0;
+    const LABEL: f64 = 130.0;
+    const WIDTH: f64 = 420.0;
+    let max = chart.bars.iter().filter_map(|(_, v)| *v).fold(0.0, f64::max).max(f64::EPSILON);
+    let reference = chart.bars.iter().find(|(name, _)| name == REFERENCE).and_then(|(_, v)| *v);
+    let height = ROW * chart.bars.len() as f64 + 4.0;
+    let better = if chart.higher_is_better { "more is better" } else { "less is better" };
+    html! {
+        h2 { (chart.title) " " span.muted { "(" (chart.unit) ", " (better) ")" } }
+        svg xmlns="http://www.w3.org/2000/svg" width=(LABEL + WIDTH + 200.0) height=(height) role="img" aria-label=(chart.title) {
+            @for (i, (name, value)) in chart.bars.iter().enumerate() {
+                @let y = ROW * i as f64 + 2.0;
+                text x="0" y=(y + 16.0) font-size="13" { (name) }
+                @match value {
+                    Some(v) => {
+                        rect x=(LABEL) y=(y + 3.0) width=(format!("{:.1}", v / max * WIDTH)) height="16"
+                            fill=(if name == REFERENCE { "#b5361a" } else { "#4c6ef5" }) {}
+                        text x=(format!("{:.1}", LABEL + v / max * WIDTH + 6.0)) y=(y + 16.0) font-size="12" {
+                            (format!("{v:.1} {}", chart.unit))
+                            @if let Some(base) = reference.filter(|b| *b > 0.0) { (format!(" ({:.2}×)", v / base)) }
+                        }
+                    }
+                    None => { text x=(LABEL) y=(y + 16.0) font-size="12" fill="#a4161a" { "no figure" } }
+                }
+            }
+        }
+    }
+}

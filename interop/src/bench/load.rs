@@ -1,0 +1,289 @@
+//! The load generator of `interop bench`: the loads of docs/BENCH.md, each against one server's
+//! address for a fixed time, counting only what the server acknowledged correctly. Every reply is
+//! checked (number, length and SHA-256, computed once per payload): a fast server that acknowledges
+//! the wrong bytes has no figure, only an error.
+
+use interop_wire::Digest;
+use interop_wire::frame::{read_frame, write_frame};
+use interop_wire::reply::{MAX_REPLY_BYTES, Reply};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+/// What one load achieved: how many messages (or connections) and payload bytes the server
+/// acknowledged, in how long.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Messages acknowledged (`small`, `stream`) or connections served (`raw`).
+    pub count: u64,
+    /// Payload bytes acknowledged.
+    pub bytes: u64,
+    /// From the first byte sent to the last reply read.
+    pub elapsed: Duration,
+}
+
+impl Tally {
+    /// Counted things per second.
+    pub fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// Payload megabytes (10^6 bytes) per second.
+    pub fn mb_per_second(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+}
+
+/// Why a load failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What the load was doing.
+        what: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The server answered something other than the expected acknowledgement.
+    #[error("wrong reply: {0}")]
+    Reply(String),
+    /// The server did not accept or answer in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// A task of the load panicked or was cancelled.
+    #[error("load task failed: {0}")]
+    Task(String),
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> LoadError {
+    move |source| LoadError::Io { what, source }
+}
+
+/// Reads one reply and checks it acknowledges message `seq` with `expected`'s length and hash.
+async fn expect_ack<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut R,
+    seq: u64,
+    expected: &Digest,
+) -> Result<(), LoadError> {
+    let payload = match read_frame(reader, MAX_REPLY_BYTES).await {
+        Ok(Some(payload)) => payload,
+        Ok(None) => return Err(LoadError::Reply(format!("the server closed before acknowledging {seq}"))),
+        Err(err) => return Err(LoadError::Reply(format!("reading the reply to {seq}: {err}"))),
+    };
+    match Reply::parse(&payload) {
+        Ok(Reply::Ack { seq: got, digest }) if got == seq && digest == *expected => Ok(()),
+        Ok(reply) => Err(LoadError::Reply(format!("to message {seq}: {reply}"))),
+        Err(err) => Err(LoadError::Reply(err.to_string())),
+    }
+}
+
+/// `stream`: one framed connection, `payload`-sized frames written back to back with up to
+/// `window` of them unacknowledged, for `time`.
+pub async fn stream(
+    addr: SocketAddr,
+    payload: usize,
+    window: usize,
+    time: Duration,
+) -> Result<Tally, LoadError> {
+    let socket = TcpStream::connect(addr).await.map_err(io("connecting"))?;
+    socket.set_nodelay(true).map_err(io("setting TCP_NODELAY"))?;
+    let (mut reader, mut writer) = socket.into_split();
+    let body = Arc::new(pattern(payload));
+    let digest = Digest::of(&body);
+    let credit = Arc::new(Semaphore::new(window.max(1)));
+    let started = Instant::now();
+    let deadline = started + time;
+    let sender = {
+        let (body, credit) = (body.clone(), credit.clone());
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while Instant::now() < deadline {
+                let permit = credit.acquire().await.map_err(|err| LoadError::Task(err.to_string()))?;
+                permit.forget();
+                write_frame(&mut writer, &body).await.map_err(io("writing a frame"))?;
+                sent += 1;
+            }
+            Ok::<_, LoadError>((sent, writer))
+        })
+    };
+    let mut acked = 0u64;
+    let mut sent = None;
+    let mut sender = Some(sender);
+    loop {
+        if sent.is_some_and(|s| acked >= s) {
+            break;
+        }
+        tokio::select! {
+            done = async { sender.as_mut().expect("polled only while running").await }, if sender.is_some() => {
+                sender = None;
+                let (count, writer) = done.map_err(|err| LoadError::Task(err.to_string()))??;
+                drop(writer);
+                sent = Some(count);
+            }
+            ack = expect_ack(&mut reader, acked + 1, &digest) => {
+                ack?;
+                acked += 1;
+                credit.add_permits(1);
+            }
+        }
+    }
+    Ok(Tally { count: acked, bytes: acked * payload as u64, elapsed: started.elapsed() })
+}
+
+/// `small`: `connections` framed connections at once, each sending `payload`-sized messages
+/// stop-and-wait (the next only once the last is acknowledged), for `time`.
+pub async fn small(
+    addr: SocketAddr,
+    connections: usize,
+    payload: usize,
+    time: Duration,
+) -> Result<Tally, LoadError> {
+    let body = Arc::new(pattern(payload));
+    let digest = Arc::new(Digest::of(&body));
+    // Every connection first, so that the clock runs only while all of them send.
+    let mut sockets = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let socket = TcpStream::connect(addr).await.map_err(io("connecting"))?;
+        socket.set_nodelay(true).map_err(io("setting TCP_NODELAY"))?;
+        sockets.push(socket);
+    }
+    let started = Instant::now();
+    let deadline = started + time;
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let (body, digest) = (body.clone(), digest.clone());
+            tokio::spawn(async move {
+                let mut seq = 0u64;
+                while Instant::now() < deadline {
+                    write_frame(&mut socket, &body).await.map_err(io("writing a frame"))?;
+                    seq += 1;
+                    expect_ack(&mut socket, seq, &digest).await?;
+                }
+                Ok::<u64, LoadError>(seq)
+            })
+        })
+        .collect();
+    total(tasks, payload, started).await
+}
+
+/// `raw`: `parallel` loops, each opening a raw connection, writing `payload`-sized bytes, shutting
+/// its write side and reading to the server's end of stream (raw mode's acknowledgement,
+/// PROTOCOL.md §2), then the next, for `time`.
+pub async fn raw(
+    addr: SocketAddr,
+    parallel: usize,
+    payload: usize,
+    time: Duration,
+) -> Result<Tally, LoadError> {
+    let body = Arc::new(pattern(payload));
+    let started = Instant::now();
+    let deadline = started + time;
+    let tasks: Vec<_> = (0..parallel)
+        .map(|_| {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut served = 0u64;
+                let mut rest = Vec::new();
+                while Instant::now() < deadline {
+                    let mut socket = TcpStream::connect(addr).await.map_err(io("connecting"))?;
+                    socket.write_all(&body).await.map_err(io("writing"))?;
+                    socket.shutdown().await.map_err(io("shutting down the write side"))?;
+                    rest.clear();
+                    socket.read_to_end(&mut rest).await.map_err(io("waiting for the server to close"))?;
+                    if !rest.is_empty() {
+                        return Err(LoadError::Reply(format!("a raw server sent {} bytes", rest.len())));
+                    }
+                    served += 1;
+                }
+                Ok::<u64, LoadError>(served)
+            })
+        })
+        .collect();
+    total(tasks, payload, started).await
+}
+
+/// The tally of `tasks` that each counted messages of `payload` bytes since `started`.
+async fn total(
+    tasks: Vec<tokio::task::JoinHandle<Result<u64, LoadError>>>,
+    payload: usize,
+    started: Instant,
+) -> Result<Tally, LoadError> {
+    let mut count = 0;
+    for task in tasks {
+        count += task.await.map_err(|err| LoadError::Task(err.to_string()))??;
+    }
+    Ok(Tally { count, bytes: count * payload as u64, elapsed: started.elapsed() })
+}
+
+/// `len` bytes of printable text, so that a server's log of it stays readable.
+fn pattern(len: usize) -> Vec<u8> {
+    b"interop bench ".iter().copied().cycle().take(len).collect()
+}
+
+/// Round-trip times, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Latencies {
+    /// One per try, sorted.
+    pub millis: Vec<f64>,
+}
+
+impl Latencies {
+    /// The `q` quantile (0.5: the median), by the nearest rank; 0 for none.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let n = self.millis.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        self.millis[rank - 1]
+    }
+}
+
+/// `idle`: opens `connections` framed connections that send nothing and holds them; with them
+/// open, calls `while_held` (which measures the server's memory), then times `tries` fresh round
+/// trips (connect, one `payload`-sized frame, its acknowledgement, close), one after another.
+/// Every wait is bounded by `patience`.
+pub async fn idle<F: std::future::Future<Output = ()>>(
+    addr: SocketAddr,
+    connections: usize,
+    tries: usize,
+    payload: usize,
+    patience: Duration,
+    while_held: impl FnOnce() -> F,
+) -> Result<Latencies, LoadError> {
+    let mut held = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let socket = tokio::time::timeout(patience, TcpStream::connect(addr))
+            .await
+            .map_err(|_| {
+                LoadError::Reply(format!("no connection within {patience:?} ({} held)", held.len()))
+            })?
+            .map_err(io("connecting an idle connection"))?;
+        held.push(socket);
+    }
+    while_held().await;
+    let body = pattern(payload);
+    let digest = Digest::of(&body);
+    let mut millis = Vec::with_capacity(tries);
+    for _ in 0..tries {
+        let started = Instant::now();
+        let round_trip = async {
+            let mut socket = TcpStream::connect(addr).await.map_err(io("connecting"))?;
+            socket.set_nodelay(true).map_err(io("setting TCP_NODELAY"))?;
+            write_frame(&mut socket, &body).await.map_err(io("writing a frame"))?;
+            expect_ack(&mut socket, 1, &digest).await
+        };
+        tokio::time::timeout(patience, round_trip)
+            .await
+            .map_err(|_| LoadError::Timeout(format!("no acknowledgement within {patience:?}")))??;
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    drop(held);
+    millis.sort_by(f64::total_cmp);
+    Ok(Latencies { millis })
+}
