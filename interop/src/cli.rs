@@ -416,7 +416,7 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
     }
     if loads.contains(&Load::Ceiling) {
         bar.set_message("ceiling: SHA-256, iperf3");
-        report.ceiling = bench::ceiling(options.time).await;
+        report.ceiling = Some(bench::ceiling(options.time).await);
     }
     bar.finish_and_clear();
     let columns: Vec<Load> = loads

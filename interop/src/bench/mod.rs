@@ -202,7 +202,7 @@ pub async fn bench(
         secs: options.time.as_secs_f64(),
         reps: options.reps,
         generator_cpu_s,
-        ceiling: Ceiling::default(),
+        ceiling: None,
         servers: figures,
         clients: Vec::new(),
     }

@@ -22,8 +22,8 @@ pub struct BenchReport {
     pub reps: u32,
     /// CPU-seconds the load generator (this process) spent measuring, warm-ups included.
     pub generator_cpu_s: f64,
-    /// What this machine can do at best, for scale.
-    pub ceiling: Ceiling,
+    /// What this machine can do at best, for scale; `null` when the `ceiling` load was not run.
+    pub ceiling: Option<Ceiling>,
     /// Every server measured, in manifest order.
     pub servers: Vec<ServerFigures>,
     /// Every client's time to send one large file to the reference server.
@@ -211,20 +211,22 @@ pub fn table(report: &BenchReport, loads: &[Load]) -> String {
         "median of {} × {:.1} s per figure; ratios to {REFERENCE}; load generator: {:.1} CPU-s",
         report.reps, report.secs, report.generator_cpu_s
     );
-    let iperf3 = match (&report.ceiling.iperf3_mb_s, &report.ceiling.iperf3_error) {
-        (Some(mb_s), _) => format!("iperf3 {} MB/s", amount(*mb_s)),
-        (None, Some(why)) => format!("iperf3: {why}"),
-        (None, None) => "iperf3 not run".into(),
-    };
-    let _ =
-        writeln!(out, "ceiling: {iperf3}; SHA-256 on one core {} MB/s", amount(report.ceiling.sha256_mb_s));
-    if let Some(best) = report.servers.iter().filter_map(|s| s.stream_mb_s).reduce(f64::max) {
-        let _ = writeln!(
-            out,
-            "best stream: {:.2}× SHA-256{}",
-            best / report.ceiling.sha256_mb_s.max(f64::EPSILON),
-            report.ceiling.iperf3_mb_s.map_or(String::new(), |i| format!(", {:.2}× iperf3", best / i)),
-        );
+    if let Some(ceiling) = &report.ceiling {
+        let iperf3 = match (&ceiling.iperf3_mb_s, &ceiling.iperf3_error) {
+            (Some(mb_s), _) => format!("iperf3 {} MB/s", amount(*mb_s)),
+            (None, Some(why)) => format!("iperf3: {why}"),
+            (None, None) => "iperf3 not run".into(),
+        };
+        let _ = writeln!(out, "ceiling: {iperf3}; SHA-256 on one core {} MB/s", amount(ceiling.sha256_mb_s));
+        let best = report.servers.iter().filter_map(|s| s.stream_mb_s).reduce(f64::max);
+        if let Some(best) = best.filter(|_| ceiling.sha256_mb_s > 0.0) {
+            let _ = writeln!(
+                out,
+                "best stream: {:.2}× SHA-256{}",
+                best / ceiling.sha256_mb_s,
+                ceiling.iperf3_mb_s.map_or(String::new(), |i| format!(", {:.2}× iperf3", best / i)),
+            );
+        }
     }
     for client in &report.clients {
         match (client.send_64mib_s, &client.error) {
