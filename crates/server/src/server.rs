@@ -27,7 +27,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -147,6 +147,10 @@ pub const TURNED_AWAY_RESERVE: usize = 64;
 /// How long a refused connection is read (and the input dropped) after its `ERR` reply, so that
 /// closing does not reset the connection and destroy the reply before the client reads it.
 const REFUSAL_DRAIN: Duration = Duration::from_secs(1);
+
+/// A framed connection's read buffer: many small frames per read, and one read for a frame's
+/// prefix and payload.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// Once the log is broken, how long connections get to send their `ERR output` and close. The
 /// server exits within a second of the failure (PROTOCOL.md §5).
@@ -483,12 +487,16 @@ impl Connection {
     /// Framed mode: read frames until EOF between frames, logging, then acknowledging, each.
     async fn serve_framed<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
         let (max, idle) = (self.config.max_message_bytes, self.config.idle_timeout);
+        // Reads through a buffer: a small frame's prefix and payload (and the next frames a
+        // pipelining client already sent) come in one read, not one each. A payload larger than
+        // the buffer is read straight into its own. Writes go to the stream unbuffered.
+        let mut reader = BufReader::with_capacity(READ_BUFFER, &mut *stream);
         let mut seq = 0u64;
         loop {
             let frame = tokio::select! {
                 biased;
-                ending = self.ending() => return Err(self.end(stream, ending).await),
-                frame = timeout(idle, read_frame(stream, max)) => frame,
+                ending = self.ending() => return Err(self.end(&mut **reader.get_mut(), ending).await),
+                frame = timeout(idle, read_frame(&mut reader, max)) => frame,
             };
             let payload = match frame {
                 Err(_) => return Err(self.idle_error(0).into()),
@@ -496,7 +504,7 @@ impl Connection {
                 Ok(Ok(None)) => return Ok(seq),
                 Ok(Err(FrameError::TooLarge { len, max })) => {
                     let reply = Reply::Err { code: ERR_TOO_LARGE.into(), detail: format!("{len} > {max}") };
-                    refuse(stream, &reply, REFUSAL_DRAIN).await;
+                    refuse(&mut **reader.get_mut(), &reply, REFUSAL_DRAIN).await;
                     return Err(format!("frame {} too large: {len} bytes > maximum {max}", seq + 1).into());
                 }
                 Ok(Err(err)) => return Err(format!("frame {}: {err}", seq + 1).into()),
@@ -506,14 +514,14 @@ impl Connection {
             let ack = Reply::Ack { seq, digest: view.digest };
             let (conn, peer) = (self.id, self.peer.clone());
             if let Err(failure) = self.log.record_message(conn, peer, seq, view).await {
-                self.refuse_output(stream, &failure).await;
+                self.refuse_output(&mut **reader.get_mut(), &failure).await;
                 return Err(Failed::Output);
             }
             let ack = ack.to_string();
             let written = tokio::select! {
                 biased;
-                ending = self.ending() => return Err(self.end(stream, ending).await),
-                written = write_frame(stream, ack.as_bytes()) => written,
+                ending = self.ending() => return Err(self.end(&mut **reader.get_mut(), ending).await),
+                written = write_frame(&mut **reader.get_mut(), ack.as_bytes()) => written,
             };
             if let Err(err) = written {
                 return Err(format!("writing ack {seq} failed: {err}").into());
