@@ -317,6 +317,9 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
     if servers.is_empty() {
         bail!("--only {:?} matches no server", args.only);
     }
+    // Ctrl-C (or SIGTERM, SIGHUP) stops every server and client the bench started, as in `run`.
+    let signals = Signals::listen().context("cannot catch SIGINT, SIGTERM and SIGHUP")?;
+    tokio::spawn(stop_on_signals(signals, GRACE));
     let loads = if args.loads.is_empty() { Load::ALL.to_vec() } else { args.loads.clone() };
     let clients: Vec<_> =
         if loads.contains(&Load::Clients) { manifest.with_role(Role::Client).collect() } else { Vec::new() };
@@ -419,6 +422,11 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
         report.ceiling = Some(bench::ceiling(options.time).await);
     }
     bar.finish_and_clear();
+    if Registry::global().interrupted() {
+        // Its figures were cut short: none is shown, none is written.
+        eprintln!("interop: the bench was interrupted; its processes are stopped, and no figure is kept");
+        return Ok(EXIT_INTERRUPTED);
+    }
     let columns: Vec<Load> = loads
         .iter()
         .copied()

@@ -435,3 +435,44 @@ fn bench_measures_a_server_and_checks_every_reply() {
     let tutorial = &report["servers"][0];
     assert!(tutorial["stream_mb_s"].is_null() && tutorial["errors"]["stream"].is_string(), "{tutorial}");
 }
+
+#[test]
+fn ctrl_c_stops_the_bench_and_its_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    // A name of its own: its log file (under the shared target directory) is this test's alone.
+    let server = test_server("").replace(r#"name = "test-server""#, r#"name = "interrupted-server""#);
+    write_manifest(dir.path(), &server);
+    let log = target_dir().join("interop/bench/interrupted-server-framed.log");
+    let _ = std::fs::remove_file(&log);
+    let bench = std::process::Command::new(assert_cmd::cargo::cargo_bin("interop"))
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("INTEROP_ROOT")
+        .args(["bench", "--load", "small", "--secs", "60", "--reps", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.starts_with("listening on ")) {
+        assert!(started.elapsed() < support::TIMEOUT, "the bench's server never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let harness = i32::try_from(bench.id()).unwrap();
+    let server_pid = |text: &str| text.contains("interop-server") && text.contains("12000");
+    let servers = || {
+        procfs::process::all_processes()
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|p| p.cmdline().is_ok_and(|c| server_pid(&c.join(" "))))
+            .filter(|p| p.stat().is_ok_and(|s| s.ppid == harness || s.ppid == 1))
+            .count()
+    };
+    assert!(servers() >= 1, "the bench's server is not running");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(harness), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = bench.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("the bench was interrupted"), "{stderr}");
+    assert_eq!(servers(), 0, "a server of the bench outlived it");
+}
