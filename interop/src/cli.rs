@@ -1,15 +1,14 @@
 //! The `interop` command line: parses arguments, wires manifest → plan → runner → reporters, and
 //! maps outcomes to exit codes.
 
-use crate::bench::report::{ClientFigure, REFERENCE, ServerFigures};
-use crate::bench::{self, BenchEvent, BenchOptions, Load};
+use crate::bench::report::REFERENCE;
+use crate::bench::{self, BenchError, BenchEvent, BenchOptions, Load, Subject, Subjects};
 use crate::doctor::{ToolCheck, doctor};
 use crate::events::{Emitter, EventKind, RunEvent};
 use crate::known::{KNOWN_FAILURES_FILE, KnownFailures};
 use crate::manifest::{Implementation, Manifest, Role};
 use crate::pattern::NamePattern;
 use crate::plan::{Cell, Filter, OptOut, plan};
-use crate::process::CommandSpec;
 use crate::process::{GRACE, Registry, Signals};
 use crate::report::terminal::{Terminal, TerminalMode};
 use crate::report::{html, json, junit, markdown, terminal};
@@ -320,7 +319,8 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
     // Ctrl-C (or SIGTERM, SIGHUP) stops every server and client the bench started, as in `run`.
     let signals = Signals::listen().context("cannot catch SIGINT, SIGTERM and SIGHUP")?;
     tokio::spawn(stop_on_signals(signals, GRACE));
-    let loads = if args.loads.is_empty() { Load::ALL.to_vec() } else { args.loads.clone() };
+    let loads: Vec<Load> =
+        Load::ALL.into_iter().filter(|l| args.loads.is_empty() || args.loads.contains(l)).collect();
     let clients: Vec<_> =
         if loads.contains(&Load::Clients) { manifest.with_role(Role::Client).collect() } else { Vec::new() };
     let reference = manifest.get(REFERENCE).filter(|s| s.role == Role::Server);
@@ -328,9 +328,9 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
         bail!("the clients load sends to {REFERENCE}, which the manifest does not have");
     }
     // Each server as the bench runs it (its `bench` build and command where it has them), the
-    // clients as the matrix runs them.
-    let mut wanted: Vec<_> = servers.iter().map(|s| bench::bench_variant(s)).collect();
-    wanted.extend(reference.filter(|_| !clients.is_empty()).map(bench::bench_variant));
+    // clients as the matrix runs them; each built once.
+    let reference = reference.filter(|_| !clients.is_empty());
+    let mut wanted: Vec<_> = servers.iter().copied().chain(reference).map(bench::bench_variant).collect();
     wanted.extend(clients.iter().map(|c| (*c).clone()));
     let mut seen = std::collections::HashSet::new();
     wanted.retain(|imp| seen.insert(imp.name.clone()));
@@ -341,28 +341,32 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
     }));
     let refs: Vec<_> = wanted.iter().collect();
     let ready = prepare_implementations(manifest, &refs, &workspace.places, &show).await;
-    // Its command, as `name` for reports, or why it cannot run.
-    let runnable = |imp: &Implementation, name: &str| -> Result<(String, CommandSpec), String> {
-        if let Some(why) = ready.broken.get(&imp.name) {
-            return Err(why.clone());
-        }
-        let mut spec = command(&workspace.places, imp, Vec::new());
-        if let Some(program) = ready.programs.get(&spec.argv[0]) {
-            spec.argv[0].clone_from(program);
-        }
-        Ok((name.to_owned(), spec))
+    // Its command as the bench runs it (named as in the manifest), or why it cannot run.
+    let subject = |imp: &Implementation| {
+        let built = if imp.role == Role::Server { bench::bench_variant(imp) } else { imp.clone() };
+        let command = match ready.broken.get(&built.name) {
+            Some(why) => Err(BenchError::NotReady(why.clone())),
+            None => {
+                let mut spec = command(&workspace.places, &built, Vec::new());
+                if let Some(program) = ready.programs.get(&spec.argv[0]) {
+                    spec.argv[0].clone_from(program);
+                }
+                Ok(spec)
+            }
+        };
+        Subject { name: imp.name.clone(), command }
     };
-    let variant = |server: &Implementation| {
-        let name = bench::bench_variant(server).name;
-        wanted.iter().find(|w| w.name == name).map(|w| runnable(w, &server.name))
+    let subjects = Subjects {
+        servers: servers.iter().map(|s| subject(s)).collect(),
+        reference: reference.map(subject),
+        clients: clients.iter().map(|c| subject(c)).collect(),
     };
-    let measured: Vec<_> = servers.iter().map(|s| (s.name.clone(), variant(s))).collect();
     let options = BenchOptions {
         time: Duration::from_secs_f64(args.secs),
         reps: args.reps,
-        loads: loads.iter().copied().filter(|l| Load::THROUGHPUT.contains(l)).collect(),
+        loads,
         log_dir: workspace.places.target.join("interop").join("bench"),
-        idle_connections: if loads.contains(&Load::Idle) { args.idle_connections } else { 0 },
+        idle_connections: args.idle_connections,
     };
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({elapsed})")
@@ -375,64 +379,14 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
             bar.inc(1);
         }
     };
-    let good: Vec<_> = measured.iter().filter_map(|(_, r)| r.clone().and_then(Result::ok)).collect();
-    let mut report = bench::bench(&good, &options, &progress).await;
-    // Those that could not run, in manifest order, with why.
-    for (at, (name, outcome)) in measured.iter().enumerate() {
-        if let Some(Err(why)) = outcome {
-            let mut figures = ServerFigures::new(name);
-            for load in
-                loads.iter().filter(|l| matches!(l, Load::Stream | Load::Small | Load::Raw | Load::Idle))
-            {
-                figures.fail(*load, why.clone());
-            }
-            report.servers.insert(at.min(report.servers.len()), figures);
-        }
-    }
-    if !clients.is_empty() {
-        let file = options.log_dir.join("64mib.bin");
-        write_bench_file(&file, 64 << 20)?;
-        let reference = reference.and_then(variant);
-        let runnable_clients: Vec<_> = clients.iter().map(|c| runnable(c, &c.name)).collect();
-        let good: Vec<_> = runnable_clients.iter().filter_map(|r| r.clone().ok()).collect();
-        report.clients = match reference {
-            Some(Ok(server)) => bench::clients(&server, &good, &file, &options, &progress).await,
-            Some(Err(why)) => good
-                .iter()
-                .map(|(name, _)| ClientFigure {
-                    name: name.clone(),
-                    send_64mib_s: None,
-                    error: Some(why.clone()),
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        for (client, outcome) in clients.iter().zip(&runnable_clients) {
-            if let Err(why) = outcome {
-                report.clients.push(ClientFigure {
-                    name: client.name.clone(),
-                    send_64mib_s: None,
-                    error: Some(why.clone()),
-                });
-            }
-        }
-    }
-    if loads.contains(&Load::Ceiling) {
-        bar.set_message("ceiling: SHA-256, iperf3");
-        report.ceiling = Some(bench::ceiling(options.time).await);
-    }
+    let report = bench::run(&subjects, &options, &progress).await;
     bar.finish_and_clear();
     if Registry::global().interrupted() {
         // Its figures were cut short: none is shown, none is written.
         eprintln!("interop: the bench was interrupted; its processes are stopped, and no figure is kept");
         return Ok(EXIT_INTERRUPTED);
     }
-    let columns: Vec<Load> = loads
-        .iter()
-        .copied()
-        .filter(|l| matches!(l, Load::Stream | Load::Small | Load::Raw | Load::Idle))
-        .collect();
-    print!("{}", bench::report::table(&report, &columns));
+    print!("{}", bench::report::table(&report, &options.loads));
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
@@ -444,19 +398,6 @@ async fn bench_command(manifest: &Manifest, workspace: &Workspace, args: BenchAr
     let failed = report.servers.iter().any(|s| !s.errors.is_empty())
         || report.clients.iter().any(|c| c.error.is_some());
     Ok(if failed { EXIT_FAILED } else { EXIT_OK })
-}
-
-/// Writes `len` deterministic bytes to `path`, unless a file of that length is there (it can
-/// only hold the same bytes).
-fn write_bench_file(path: &Path, len: usize) -> anyhow::Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == len as u64) {
-        return Ok(());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let bytes: Vec<u8> = (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 async fn doctor_command(manifest: &Manifest) -> anyhow::Result<u8> {

@@ -430,7 +430,7 @@ fn bench_measures_a_server_and_checks_every_reply() {
         .arg(&json)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("tutorial-server stream failed: tutorial-server: wrong reply"));
+        .stdout(predicate::str::contains("tutorial-server stream failed: wrong reply"));
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let tutorial = &report["servers"][0];
     assert!(tutorial["stream_mb_s"].is_null() && tutorial["errors"]["stream"].is_string(), "{tutorial}");

@@ -116,9 +116,22 @@ pub fn header(len: usize) -> Option<[u8; HEADER_LEN]> {
     prefix(len).ok()
 }
 
+/// The length prefix that announces `len` payload bytes, whether or not they follow. This is for a
+/// peer that tests a reader's limits: a prefix over the maximum, or a frame cut short.
+///
+/// ```
+/// use interop_wire::frame::announce;
+///
+/// assert_eq!(announce(u32::MAX), [0xff; 4]);
+/// assert_eq!(announce(10), [0, 0, 0, 10]);
+/// ```
+pub fn announce(len: u32) -> [u8; HEADER_LEN] {
+    len.to_be_bytes()
+}
+
 /// The length prefix for a payload of `len` bytes. Every writer goes through here.
 fn prefix(len: usize) -> Result<[u8; HEADER_LEN], PayloadTooLong> {
-    u32::try_from(len).map(u32::to_be_bytes).map_err(|_| PayloadTooLong { len })
+    u32::try_from(len).map(announce).map_err(|_| PayloadTooLong { len })
 }
 
 /// Appends `payload` to `out` as one frame: its length prefix, then the payload. The synchronous

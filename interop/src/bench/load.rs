@@ -261,7 +261,7 @@ pub async fn idle<F: std::future::Future<Output = ()>>(
         let socket = tokio::time::timeout(patience, TcpStream::connect(addr))
             .await
             .map_err(|_| {
-                LoadError::Reply(format!("no connection within {patience:?} ({} held)", held.len()))
+                LoadError::Timeout(format!("no connection within {patience:?} ({} held)", held.len()))
             })?
             .map_err(io("connecting an idle connection"))?;
         held.push(socket);

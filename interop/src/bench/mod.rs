@@ -6,23 +6,22 @@
 //! repetitions (each repetition runs every load against every server, starting with a different
 //! server each time), so that a noisy moment of a shared machine lands on all of them alike. Each
 //! figure is the median of the repetitions, next to the server's and the generator's CPU-seconds.
-//! [`fn@bench`] reports progress as [`BenchEvent`]s and returns a [`BenchReport`]; it never prints.
+//! [`run`] reports progress as [`BenchEvent`]s and returns a [`BenchReport`]; it never prints.
 
+pub mod ceiling;
+pub mod clients;
 pub mod html;
 pub mod load;
 pub mod report;
+mod servers;
+mod usage;
 
 use crate::manifest::Implementation;
-use crate::process::{CommandSpec, GroupChild};
-use crate::runner::timeouts::{SERVER_START_TIMEOUT, SERVER_STOP_TIMEOUT};
+use crate::process::CommandSpec;
 use interop_wire::Mode;
-use interop_wire::json::LISTENING_PREFIX;
-use load::{LoadError, Tally};
-use nix::sys::signal::Signal;
-use report::{BenchReport, Ceiling, ClientFigure, IdleFigure, LoadFigure, SCHEMA, ServerFigures};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use report::{BenchReport, ClientFigure, SCHEMA, ServerFigures};
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// A load of docs/BENCH.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -69,23 +68,9 @@ impl Load {
         }
     }
 
-    async fn run(self, addr: SocketAddr, time: Duration) -> Result<Tally, LoadError> {
-        match self {
-            Load::Stream => load::stream(addr, 1024 * 1024, 4, time).await,
-            Load::Small => load::small(addr, 100, 64, time).await,
-            Load::Raw => load::raw(addr, 50, 16, time).await,
-            Load::Idle | Load::Clients | Load::Ceiling => {
-                Err(LoadError::Task(format!("{} is measured on its own", self.name())))
-            }
-        }
-    }
-
-    /// The figure a tally gives: MB/s for `stream`, per second otherwise.
-    fn figure(self, tally: &Tally) -> f64 {
-        match self {
-            Load::Stream => tally.mb_per_second(),
-            _ => tally.per_second(),
-        }
+    /// Whether the table has a column for it.
+    pub fn is_column(self) -> bool {
+        matches!(self, Load::Stream | Load::Small | Load::Raw | Load::Idle)
     }
 }
 
@@ -96,12 +81,29 @@ pub struct BenchOptions {
     pub time: Duration,
     /// Measured repetitions (the figure is their median), after one warm-up.
     pub reps: u32,
-    /// The loads to run.
+    /// The loads to run, in [`Load::ALL`]'s order.
     pub loads: Vec<Load>,
-    /// Where the servers' logs go, one file per server and mode.
+    /// Where the servers' logs go, one file per server and mode, and the file the clients send.
     pub log_dir: PathBuf,
-    /// Connections the `idle` measurement holds open (0: no `idle` measurement).
+    /// Connections the `idle` measurement holds open.
     pub idle_connections: usize,
+}
+
+impl BenchOptions {
+    /// The loads measured as throughput, all in one server process per mode.
+    fn throughput_loads(&self) -> Vec<Load> {
+        self.loads.iter().copied().filter(|l| Load::THROUGHPUT.contains(l)).collect()
+    }
+
+    /// How many measurements (warm-ups included) a run of `servers` servers and `clients` clients
+    /// takes.
+    fn planned(&self, servers: usize, clients: usize) -> u64 {
+        let reps = u64::from(self.reps);
+        let idle = u64::from(self.loads.contains(&Load::Idle)) * reps;
+        let per_server = self.throughput_loads().len() as u64 * (1 + reps) + idle;
+        let clients = u64::from(self.loads.contains(&Load::Clients)) * clients as u64 * reps;
+        per_server * servers as u64 + clients
+    }
 }
 
 /// Fresh round trips the `idle` measurement times.
@@ -113,7 +115,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// The connection limit every server is started with: above the `idle` connections.
 const MAX_CONNECTIONS: usize = 12_000;
 
-/// What [`bench()`] tells of its progress.
+/// What [`run`] tells of its progress.
 #[derive(Clone, Debug)]
 pub enum BenchEvent {
     /// This many measurements (warm-ups included) will be taken.
@@ -122,389 +124,212 @@ pub enum BenchEvent {
     Measured(String),
 }
 
-/// A server as the bench runs it: started once per mode, its log in a file.
-struct Target {
-    name: String,
-    child: GroupChild,
-    addr: SocketAddr,
+/// Why the bench has no figure for a server, a load or a client. The report keeps its text.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Not built, or its toolchain is missing: what preparing it said.
+    #[error("{0}")]
+    NotReady(String),
+    /// A file or directory could not be created or written.
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A process could not be started.
+    #[error("cannot start `{command}`: {source}")]
+    Spawn {
+        /// The command, as a shell line.
+        command: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The server's first line was not its address.
+    #[error("{name}'s first line is {line:?}, not `listening on <ip>:<port>`")]
+    NotListening {
+        /// The server.
+        name: String,
+        /// What it printed.
+        line: String,
+    },
+    /// The server exited before it printed its address.
+    #[error("{name} exited before it listened ({status}); its log: {}", log.display())]
+    Exited {
+        /// The server.
+        name: String,
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// Its log.
+        log: PathBuf,
+    },
+    /// The server printed nothing in time.
+    #[error("{name} printed nothing for {limit:?}")]
+    Silent {
+        /// The server.
+        name: String,
+        /// How long it was given.
+        limit: Duration,
+    },
+    /// A measurement did not end in time.
+    #[error("no end within {limit:?}")]
+    NoEnd {
+        /// How long it was given.
+        limit: Duration,
+    },
+    /// The load found a wrong reply, a socket error or a timeout.
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    /// The server did not log every idle connection as accepted.
+    #[error("accepted {seen} of {wanted} connections")]
+    NotAccepted {
+        /// Connections it logged.
+        seen: usize,
+        /// Connections held open.
+        wanted: usize,
+    },
+    /// A client exited with a failure.
+    #[error("{status}: {last}")]
+    Client {
+        /// How it exited.
+        status: String,
+        /// The last line of its stderr.
+        last: String,
+    },
+    /// No free port for iperf3.
+    #[error("no free port: {0}")]
+    NoPort(std::io::Error),
+    /// iperf3 is not installed.
+    #[error("not installed (apt-get install iperf3)")]
+    NoIperf3,
+    /// iperf3 gave no result.
+    #[error("iperf3 failed: {0}")]
+    Iperf3(String),
 }
 
-/// Measures every server in `servers` (name and command, as for the matrix or its bench
-/// variant) with every load in `options`.
-pub async fn bench(
-    servers: &[(String, CommandSpec)],
+impl BenchError {
+    /// The error for failing to create `path`, for `map_err`.
+    fn create(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> BenchError + use<> {
+        let path = path.to_owned();
+        move |source| BenchError::Create { path, source }
+    }
+}
+
+/// A server or a client to measure: its name in reports, and its command as the bench runs it, or
+/// why it cannot run.
+#[derive(Debug)]
+pub struct Subject {
+    /// Its name in the manifest.
+    pub name: String,
+    /// Its command (the protocol's arguments are appended), or why there is none.
+    pub command: Result<CommandSpec, BenchError>,
+}
+
+impl Subject {
+    fn runnable(&self) -> Option<(String, CommandSpec)> {
+        self.command.as_ref().ok().map(|command| (self.name.clone(), command.clone()))
+    }
+}
+
+/// Everything a bench run measures.
+#[derive(Debug, Default)]
+pub struct Subjects {
+    /// The servers, in manifest order.
+    pub servers: Vec<Subject>,
+    /// The server the clients send to (the reference server's bench build).
+    pub reference: Option<Subject>,
+    /// The clients, in manifest order.
+    pub clients: Vec<Subject>,
+}
+
+/// Measures `subjects` with `options`: every server with the throughput loads and `idle`, every
+/// client sending to the reference server, and the ceilings, as `options.loads` asks. A subject
+/// that cannot run, and a load that fails, has its reason in the report instead of a figure.
+/// Reports progress to `on`; never prints.
+pub async fn run(
+    subjects: &Subjects,
     options: &BenchOptions,
     on: &(dyn Fn(BenchEvent) + Sync),
 ) -> BenchReport {
-    let modes: Vec<Mode> = [Mode::Framed, Mode::Raw]
-        .into_iter()
-        .filter(|m| options.loads.iter().any(|l| l.mode() == *m))
-        .collect();
+    let servers: Vec<_> = subjects.servers.iter().filter_map(Subject::runnable).collect();
+    let clients = if options.loads.contains(&Load::Clients) { subjects.clients.as_slice() } else { &[] };
+    // Clients run only where the reference server can.
+    let sending = match &subjects.reference {
+        Some(Subject { command: Ok(_), .. }) => clients.iter().filter(|c| c.command.is_ok()).count(),
+        _ => 0,
+    };
+    on(BenchEvent::Planned(options.planned(servers.len(), sending)));
+    let generator_started = usage::cpu_of_self();
     let mut figures: Vec<ServerFigures> = servers.iter().map(|(name, _)| ServerFigures::new(name)).collect();
-    let mut targets: Vec<(usize, Mode, Result<Target, String>)> = Vec::new();
-    for (index, (name, spec)) in servers.iter().enumerate() {
-        for &mode in &modes {
-            let log = options.log_dir.join(format!("{name}-{}.log", mode.as_str()));
-            targets.push((index, mode, start(name, spec, mode, &log, &[]).await));
-        }
+    servers::throughput(&servers, options, &mut figures, on).await;
+    if options.loads.contains(&Load::Idle) {
+        servers::idle(&servers, options, &mut figures, on).await;
     }
-    let idle_runs = u64::from(options.idle_connections > 0) * u64::from(options.reps);
-    let runs =
-        (options.loads.len() as u64 * (1 + u64::from(options.reps)) + idle_runs) * servers.len() as u64;
-    on(BenchEvent::Planned(runs));
-    let generator_started = cpu_of_self();
-    let mut samples: Vec<Vec<Vec<(f64, f64)>>> = vec![vec![Vec::new(); options.loads.len()]; servers.len()];
-    for rep in 0..=options.reps {
-        let warm_up = rep == 0;
-        for (l, &load) in options.loads.iter().enumerate() {
-            for turn in 0..servers.len() {
-                // Each repetition starts with another server.
-                let s = (turn + rep as usize) % servers.len();
-                let target = targets.iter().find(|(i, m, _)| *i == s && *m == load.mode());
-                let outcome = match target.map(|(_, _, t)| t) {
-                    // Failed once, it has no figure: not measured again.
-                    _ if figures[s].error(load).is_some() => Err(String::new()),
-                    Some(Ok(target)) => measure(target, load, options.time).await,
-                    Some(Err(why)) => Err(why.clone()),
-                    None => Err("not started".into()),
-                };
-                match outcome {
-                    Ok(sample) if !warm_up => samples[s][l].push(sample),
-                    Ok(_) => {}
-                    Err(why) => figures[s].fail(load, why),
+    let generator_cpu_s = usage::cpu_of_self() - generator_started;
+    // Every server in manifest order, those that could not run with why.
+    let mut measured = figures.into_iter();
+    let figures = subjects
+        .servers
+        .iter()
+        .filter_map(|subject| match &subject.command {
+            Ok(_) => measured.next(),
+            Err(why) => {
+                let mut figures = ServerFigures::new(&subject.name);
+                for load in options.loads.iter().filter(|l| l.is_column()) {
+                    figures.fail(*load, why.to_string());
                 }
-                let what =
-                    format!("{}{} {}", if warm_up { "warm-up " } else { "" }, servers[s].0, load.name());
-                on(BenchEvent::Measured(what));
+                Some(figures)
             }
-        }
-    }
-    for (s, figure) in figures.iter_mut().enumerate() {
-        for (l, &load) in options.loads.iter().enumerate() {
-            if figure.error(load).is_none() {
-                let values: Vec<f64> = samples[s][l].iter().map(|(value, _)| *value).collect();
-                let cpu: Vec<f64> = samples[s][l].iter().map(|(_, cpu)| *cpu).collect();
-                figure.set(load, LoadFigure { value: median(&values), cpu_s: median(&cpu) });
-            }
-        }
-    }
-    for (_, _, target) in targets {
-        if let Ok(target) = target {
-            stop(target).await;
-        }
-    }
-    if options.idle_connections > 0 {
-        idle_all(servers, options, &mut figures, on).await;
-    }
-    let generator_cpu_s = cpu_of_self() - generator_started;
+        })
+        .collect();
+    let clients = match (clients, &subjects.reference) {
+        ([], _) | (_, None) => Vec::new(),
+        (clients, Some(reference)) => measure_clients(reference, clients, options, on).await,
+    };
+    let ceiling = match options.loads.contains(&Load::Ceiling) {
+        true => Some(ceiling::ceiling(options.time).await),
+        false => None,
+    };
     BenchReport {
         schema: SCHEMA.into(),
         secs: options.time.as_secs_f64(),
         reps: options.reps,
         generator_cpu_s,
-        ceiling: None,
+        ceiling,
         servers: figures,
-        clients: Vec::new(),
+        clients,
     }
 }
 
-/// The `clients` measurement: each of `clients` (name and command, to which the protocol's
-/// arguments are appended) sends `file` as one framed message to `server` (started for it), in
-/// interleaved repetitions; the figure is the median wall time.
-pub async fn clients(
-    server: &(String, CommandSpec),
-    clients: &[(String, CommandSpec)],
-    file: &Path,
+/// The `clients` load: every client that can run sends the file to `reference`; the others, and
+/// all of them if `reference` cannot run or the file cannot be written, have why instead.
+async fn measure_clients(
+    reference: &Subject,
+    clients: &[Subject],
     options: &BenchOptions,
     on: &(dyn Fn(BenchEvent) + Sync),
 ) -> Vec<ClientFigure> {
-    let mut figures: Vec<ClientFigure> = clients
-        .iter()
-        .map(|(name, _)| ClientFigure { name: name.clone(), send_64mib_s: None, error: None })
-        .collect();
-    let log = options.log_dir.join(format!("{}-clients.log", server.0));
-    let max = (file_len(file) + 1).to_string();
-    let target = match start(&server.0, &server.1, Mode::Framed, &log, &["--max-message-bytes", &max]).await {
-        Ok(target) => target,
-        Err(why) => {
-            for figure in &mut figures {
-                figure.error = Some(why.clone());
-            }
-            return figures;
+    let file = options.log_dir.join("64mib.bin");
+    let ready = clients::write_file(&file)
+        .and_then(|()| reference.command.as_ref().map_err(|why| BenchError::NotReady(why.to_string())));
+    let runnable: Vec<_> = clients.iter().filter_map(Subject::runnable).collect();
+    let mut figures = match ready {
+        Ok(command) => {
+            let server = (reference.name.clone(), command.clone());
+            clients::clients(&server, &runnable, &file, options, on).await
         }
+        Err(why) => runnable
+            .iter()
+            .map(|(name, _)| ClientFigure { error: Some(why.to_string()), ..ClientFigure::new(name) })
+            .collect(),
     };
-    let mut samples = vec![Vec::new(); clients.len()];
-    for rep in 0..options.reps {
-        for turn in 0..clients.len() {
-            let c = (turn + rep as usize) % clients.len();
-            let (name, spec) = &clients[c];
-            if figures[c].error.is_none() {
-                match send_file(spec, target.addr, file).await {
-                    Ok(secs) => samples[c].push(secs),
-                    Err(why) => figures[c].error = Some(format!("{name}: {why}")),
-                }
-            }
-            on(BenchEvent::Measured(format!("client {name}")));
-        }
-    }
-    stop(target).await;
-    for (figure, samples) in figures.iter_mut().zip(samples) {
-        if figure.error.is_none() {
-            figure.send_64mib_s = Some(median(&samples));
+    for client in clients {
+        if let Err(why) = &client.command {
+            figures.push(ClientFigure { error: Some(why.to_string()), ..ClientFigure::new(&client.name) });
         }
     }
     figures
-}
-
-/// Runs one client sending `file` to `addr`; its wall time in seconds.
-async fn send_file(spec: &CommandSpec, addr: SocketAddr, file: &Path) -> Result<f64, String> {
-    let mut spec = spec.clone();
-    spec.argv.extend(
-        [
-            "--host",
-            &addr.ip().to_string(),
-            "--port",
-            &addr.port().to_string(),
-            "--mode",
-            "framed",
-            "--format",
-            "json",
-            "--timeout-ms",
-            "60000",
-            "--file",
-            &file.to_string_lossy(),
-            "--",
-        ]
-        .map(String::from),
-    );
-    let out = crate::process::run_to_end(&spec, CLIENT_LIMIT)
-        .await
-        .map_err(|err| format!("cannot start: {err}"))?;
-    if !out.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("{}: {}", out.status_text(), stderr.lines().last().unwrap_or("")));
-    }
-    Ok(out.duration.as_secs_f64())
-}
-
-fn file_len(file: &Path) -> u64 {
-    std::fs::metadata(file).map_or(0, |m| m.len())
-}
-
-/// How long a client may take to send the file.
-const CLIENT_LIMIT: Duration = Duration::from_secs(120);
-
-/// The machine's ceilings: SHA-256 on one core, and iperf3 over loopback for `time` when it is
-/// installed.
-pub async fn ceiling(time: Duration) -> Ceiling {
-    let sha256_mb_s = tokio::task::spawn_blocking(sha256_speed).await.unwrap_or_default();
-    let (iperf3_mb_s, iperf3_error) = match iperf3(time).await {
-        Ok(mb_s) => (Some(mb_s), None),
-        Err(why) => (None, Some(why)),
-    };
-    Ceiling { iperf3_mb_s, iperf3_error, sha256_mb_s }
-}
-
-/// SHA-256 of 64 MiB, three times: the best speed, in MB/s.
-fn sha256_speed() -> f64 {
-    use sha2::Digest as _;
-    let data = vec![0x5a_u8; 64 << 20];
-    (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(sha2::Sha256::digest(&data));
-            data.len() as f64 / 1e6 / started.elapsed().as_secs_f64()
-        })
-        .fold(0.0, f64::max)
-}
-
-/// iperf3's one-stream loopback throughput, in MB/s.
-async fn iperf3(time: Duration) -> Result<f64, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|err| format!("no free port: {err}"))?
-        .port()
-        .to_string();
-    let cwd = std::env::temp_dir();
-    let server = CommandSpec {
-        argv: ["iperf3", "--server", "--one-off", "--bind", "127.0.0.1", "--port", &port]
-            .map(String::from)
-            .to_vec(),
-        env: Vec::new(),
-        cwd: cwd.clone(),
-    };
-    let mut server = match server.spawn() {
-        Ok(child) => child,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err("not installed (apt-get install iperf3)".into());
-        }
-        Err(err) => return Err(format!("cannot start: {err}")),
-    };
-    let secs = time.as_secs().max(1).to_string();
-    let client = CommandSpec {
-        argv: ["iperf3", "--client", "127.0.0.1", "--port", &port, "--time", &secs, "--json"]
-            .map(String::from)
-            .to_vec(),
-        env: Vec::new(),
-        cwd,
-    };
-    // The server listens within milliseconds; the client retries nothing, so give it a moment.
-    let mut last = String::new();
-    for _ in 0..20 {
-        let out =
-            crate::process::run_to_end(&client, time + PATIENCE).await.map_err(|err| err.to_string())?;
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        if let Some(bits) = json["end"]["sum_received"]["bits_per_second"].as_f64() {
-            crate::process::wait_or_kill(&mut server, PATIENCE).await;
-            return Ok(bits / 8.0 / 1e6);
-        }
-        last = json["error"].as_str().unwrap_or("no result").to_owned();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("iperf3 failed: {last}"))
-}
-
-/// The `idle` measurement of every server, in interleaved repetitions, each against a server
-/// started for it (so that what earlier loads left in its memory does not count).
-async fn idle_all(
-    servers: &[(String, CommandSpec)],
-    options: &BenchOptions,
-    figures: &mut [ServerFigures],
-    on: &(dyn Fn(BenchEvent) + Sync),
-) {
-    let mut samples: Vec<Vec<IdleFigure>> = vec![Vec::new(); servers.len()];
-    for rep in 0..options.reps {
-        for turn in 0..servers.len() {
-            let s = (turn + rep as usize) % servers.len();
-            let (name, spec) = &servers[s];
-            if figures[s].error(Load::Idle).is_none() {
-                let log = options.log_dir.join(format!("{name}-idle.log"));
-                match idle_once(name, spec, &log, options.idle_connections).await {
-                    Ok(sample) => samples[s].push(sample),
-                    Err(why) => figures[s].fail(Load::Idle, why),
-                }
-            }
-            on(BenchEvent::Measured(format!("{name} idle")));
-        }
-    }
-    for (figure, samples) in figures.iter_mut().zip(samples) {
-        if figure.error(Load::Idle).is_none() && !samples.is_empty() {
-            let pick = |f: fn(&IdleFigure) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>());
-            figure.set_idle(IdleFigure {
-                connections: options.idle_connections,
-                rss_mib: pick(|s| s.rss_mib),
-                p50_ms: pick(|s| s.p50_ms),
-                p99_ms: pick(|s| s.p99_ms),
-            });
-        }
-    }
-}
-
-/// One `idle` measurement: a server of its own, `connections` held, its memory once it has
-/// accepted them all, then the fresh round trips.
-async fn idle_once(
-    name: &str,
-    spec: &CommandSpec,
-    log: &Path,
-    connections: usize,
-) -> Result<IdleFigure, String> {
-    let target = start(name, spec, Mode::Framed, log, &[]).await?;
-    let rss = std::sync::Mutex::new(Err(String::new()));
-    let held = || async {
-        // Accepted, not only connected: the server has logged each of them.
-        let accepted = wait_for_lines(log, "\"event\":\"connected\"", connections, PATIENCE).await;
-        *rss.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = match accepted {
-            Ok(()) => Ok(rss_of_group(target.child.pgid())),
-            Err(seen) => Err(format!("{name} accepted {seen} of {connections} connections")),
-        };
-    };
-    let latencies = load::idle(target.addr, connections, IDLE_TRIES, 64, PATIENCE, held).await;
-    stop(target).await;
-    let latencies = latencies.map_err(|err| format!("{name}: {err}"))?;
-    let rss_mib = rss.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)?;
-    Ok(IdleFigure { connections, rss_mib, p50_ms: latencies.quantile(0.5), p99_ms: latencies.quantile(0.99) })
-}
-
-/// Waits until `log` holds `count` lines containing `needle`, reading it again every 100 ms, for at
-/// most `patience` without a new one; on giving up, how many it saw.
-async fn wait_for_lines(log: &Path, needle: &str, count: usize, patience: Duration) -> Result<(), usize> {
-    let mut seen = 0;
-    let mut progress = Instant::now();
-    loop {
-        let now = std::fs::read_to_string(log).map_or(0, |text| text.matches(needle).count());
-        if now >= count {
-            return Ok(());
-        }
-        if now > seen {
-            (seen, progress) = (now, Instant::now());
-        } else if progress.elapsed() > patience {
-            return Err(seen);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// One measurement: the figure, and the CPU-seconds the server's process group spent on it.
-async fn measure(target: &Target, load: Load, time: Duration) -> Result<(f64, f64), String> {
-    let before = cpu_of_group(target.child.pgid());
-    // Bounded: a server that stops answering ends the measurement, not the bench.
-    let limit = time + PATIENCE;
-    let tally = tokio::time::timeout(limit, load.run(target.addr, time))
-        .await
-        .map_err(|_| format!("{}: no end within {limit:?}", target.name))?
-        .map_err(|err| format!("{}: {err}", target.name))?;
-    let cpu = cpu_of_group(target.child.pgid()) - before;
-    Ok((load.figure(&tally), cpu))
-}
-
-/// Starts `spec` in `mode` on a free port with `extra` arguments, its stdout going to `log`, and
-/// reads its address from the log's first line.
-async fn start(
-    name: &str,
-    spec: &CommandSpec,
-    mode: Mode,
-    log: &Path,
-    extra: &[&str],
-) -> Result<Target, String> {
-    let mut spec = spec.clone();
-    spec.argv.extend(extra.iter().map(|a| a.to_string()));
-    spec.argv.extend(
-        ["--host", "127.0.0.1", "--port", "0", "--mode", mode.as_str(), "--format", "json"].map(String::from),
-    );
-    spec.argv.extend(["--max-connections".into(), MAX_CONNECTIONS.to_string()]);
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-    }
-    let file = std::fs::File::create(log).map_err(|err| format!("cannot create {}: {err}", log.display()))?;
-    let mut child =
-        spec.spawn_to_file(file).map_err(|err| format!("cannot start `{}`: {err}", spec.shell()))?;
-    // Errors go to stderr; a pipe nobody read would stall the server once full.
-    drop(crate::process::drain(child.take_stderr()));
-    let started = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(line) = text.lines().next().filter(|_| text.contains('\n')) {
-            let addr = line.strip_prefix(LISTENING_PREFIX).and_then(|a| a.parse().ok());
-            return match addr {
-                Some(addr) => Ok(Target { name: name.into(), child, addr }),
-                None => Err(format!("{name}'s first line is {line:?}, not `listening on <ip>:<port>`")),
-            };
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("{name} exited before it listened ({status}); its log: {}", log.display()));
-        }
-        if started.elapsed() > SERVER_START_TIMEOUT {
-            return Err(format!("{name} printed nothing for {SERVER_START_TIMEOUT:?}"));
-        }
-        // The log is a file, not a pipe: nothing to wait on but time.
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// SIGTERM, and SIGKILL if it is still there after its grace.
-async fn stop(mut target: Target) {
-    target.child.signal(Signal::SIGTERM);
-    crate::process::wait_or_kill(&mut target.child, SERVER_STOP_TIMEOUT).await;
 }
 
 /// The median of `values` (the mean of the middle two for an even count); 0 for none.
@@ -516,38 +341,6 @@ pub fn median(values: &[f64]) -> f64 {
         n if n % 2 == 1 => sorted[n / 2],
         n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
-}
-
-/// CPU-seconds (user and system) spent so far by every live process of the group `pgid`.
-fn cpu_of_group(pgid: Option<i32>) -> f64 {
-    let Some(pgid) = pgid else { return 0.0 };
-    let Ok(all) = procfs::process::all_processes() else { return 0.0 };
-    let ticks: u64 = all
-        .filter_map(Result::ok)
-        .filter_map(|p| p.stat().ok())
-        .filter(|stat| stat.pgrp == pgid)
-        .map(|stat| stat.utime + stat.stime)
-        .sum();
-    ticks as f64 / procfs::ticks_per_second() as f64
-}
-
-/// Resident memory, in MiB, of every live process of the group `pgid`.
-fn rss_of_group(pgid: Option<i32>) -> f64 {
-    let Some(pgid) = pgid else { return 0.0 };
-    let Ok(all) = procfs::process::all_processes() else { return 0.0 };
-    let kib: u64 = all
-        .filter_map(Result::ok)
-        .filter(|p| p.stat().is_ok_and(|stat| stat.pgrp == pgid))
-        .filter_map(|p| p.status().ok().and_then(|status| status.vmrss))
-        .sum();
-    kib as f64 / 1024.0
-}
-
-/// CPU-seconds (user and system) this process (the load generator) has spent so far.
-fn cpu_of_self() -> f64 {
-    procfs::process::Process::myself()
-        .and_then(|me| me.stat())
-        .map_or(0.0, |stat| (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64)
 }
 
 /// The command `interop bench` runs for `server`: its `bench.run` if it has one (a release
@@ -586,10 +379,58 @@ mod tests {
         assert_eq!(load::Latencies::default().quantile(0.99), 0.0);
     }
 
+    fn options(loads: &[Load]) -> BenchOptions {
+        BenchOptions {
+            time: Duration::from_millis(10),
+            reps: 3,
+            loads: loads.to_vec(),
+            log_dir: std::env::temp_dir(),
+            idle_connections: 10,
+        }
+    }
+
+    #[test]
+    fn the_plan_counts_warm_ups_repetitions_idle_and_clients() {
+        // Per server: 3 throughput loads × (1 warm-up + 3), and 3 idle; then 3 per client.
+        assert_eq!(options(&Load::ALL).planned(2, 5), 2 * (3 * 4 + 3) + 5 * 3);
+        assert_eq!(options(&[Load::Raw]).planned(2, 5), 2 * 4);
+        assert_eq!(options(&[Load::Clients]).planned(2, 5), 5 * 3);
+    }
+
+    #[tokio::test]
+    async fn a_subject_that_cannot_run_keeps_its_place_with_its_reason() {
+        let broken = |name: &str| Subject {
+            name: name.into(),
+            command: Err(BenchError::NotReady(format!("{name}: build failed"))),
+        };
+        let subjects = Subjects {
+            servers: vec![broken("a-server")],
+            reference: Some(broken("rust-server")),
+            clients: vec![broken("a-client")],
+        };
+        let events = std::sync::Mutex::new(Vec::new());
+        let on = |event: BenchEvent| events.lock().unwrap().push(format!("{event:?}"));
+        let report = run(&subjects, &options(&[Load::Stream, Load::Idle, Load::Clients]), &on).await;
+        assert_eq!(report.schema, SCHEMA);
+        assert_eq!(report.ceiling, None);
+        let [server] = &report.servers[..] else { panic!("{:?}", report.servers) };
+        assert_eq!(server.name, "a-server");
+        assert_eq!(server.error(Load::Stream), Some("a-server: build failed"));
+        assert_eq!(server.error(Load::Idle), Some("a-server: build failed"));
+        assert_eq!((server.stream_mb_s, server.idle_rss_mib), (None, None));
+        let [client] = &report.clients[..] else { panic!("{:?}", report.clients) };
+        assert_eq!(
+            (client.name.as_str(), client.error.as_deref()),
+            ("a-client", Some("a-client: build failed"))
+        );
+        // Nothing could run, so nothing was measured.
+        assert_eq!(*events.lock().unwrap(), ["Planned(0)"]);
+    }
+
     #[test]
     fn a_server_without_a_bench_entry_runs_as_in_the_matrix() {
         let manifest = crate::manifest::Manifest::load(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate::manifest::MANIFEST_FILE),
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate::manifest::MANIFEST_FILE),
         )
         .unwrap();
         let rust = bench_variant(manifest.get("rust-server").unwrap());

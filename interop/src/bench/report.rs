@@ -111,6 +111,13 @@ pub struct LoadFigure {
     pub cpu_s: f64,
 }
 
+impl ClientFigure {
+    /// No figure yet.
+    pub fn new(name: &str) -> ClientFigure {
+        ClientFigure { name: name.into(), send_64mib_s: None, error: None }
+    }
+}
+
 impl ServerFigures {
     /// No figures yet.
     pub fn new(name: &str) -> ServerFigures {
@@ -174,22 +181,23 @@ impl ServerFigures {
     }
 }
 
-/// The table: one row per server, one column per load, each figure with its ratio to
-/// [`REFERENCE`], then every error, one line each.
+/// The table: one row per server, one column per load of `loads` that has one, each figure with
+/// its ratio to [`REFERENCE`], then every error, one line each.
 pub fn table(report: &BenchReport, loads: &[Load]) -> String {
+    let loads: Vec<Load> = loads.iter().copied().filter(|l| l.is_column()).collect();
     let reference = report.servers.iter().find(|s| s.name == REFERENCE);
     let mut out = String::new();
     // Only the clients or the ceiling measured: no server table.
     if !loads.is_empty() {
         let width = report.servers.iter().map(|s| s.name.len()).max().unwrap_or(6).max(6);
         let _ = write!(out, "{:<width$}", "server");
-        for load in loads {
+        for load in &loads {
             let _ = write!(out, "  {:>24}", heading(*load));
         }
         let _ = writeln!(out, "  {:>8}", "cpu s");
         for server in &report.servers {
             let _ = write!(out, "{:<width$}", server.name);
-            for &load in loads {
+            for &load in &loads {
                 let cell = match (server.value(load), reference.and_then(|r| r.value(load))) {
                     (Some(mib), _) if load == Load::Idle => {
                         format!("{mib:.0} MiB, p99 {:.1} ms", server.idle_p99_ms.unwrap_or_default())

@@ -6,6 +6,7 @@ use super::{Trial, address, stop};
 use crate::results::Problem;
 use crate::runner::server::Server;
 use crate::runner::timeouts::{ACCEPT_STALL_TIMEOUT, PEER_REPLY_TIMEOUT};
+use interop_wire::frame::announce;
 use interop_wire::reply::{ERR_TOO_LARGE, Reply};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, Digest, MAX_UDP_PAYLOAD, addr_string};
 use std::time::Duration;
@@ -39,7 +40,7 @@ pub async fn too_large(t: &mut Trial<'_>, server: Server) -> Vec<Problem> {
     for len in [u32::MAX, DEFAULT_MAX_MESSAGE_BYTES + 1] {
         // The prefix alone: the answer must not wait for a payload.
         let what = format!("a length prefix of {len} with no payload");
-        match too_large_answer(addr, &len.to_be_bytes(), &what, &mut bad).await {
+        match too_large_answer(addr, &announce(len), &what, &mut bad).await {
             Ok(detail) if !detail.contains(&len.to_string()) => problems
                 .push(Problem::server(format!("`ERR too-large {detail}` does not name the length {len}"))),
             Ok(_) => {}
@@ -92,7 +93,7 @@ pub async fn eof_mid_frame(t: &mut Trial<'_>, server: Server) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut peers = Vec::new();
     for (bytes, what) in [
-        ([&10u32.to_be_bytes()[..], b"abc"].concat(), "EOF after 3 of 10 payload bytes"),
+        ([&announce(10)[..], b"abc"].concat(), "EOF after 3 of 10 payload bytes"),
         (vec![0, 0], "EOF after 2 bytes of a length prefix"),
     ] {
         let outcome = async {
@@ -134,7 +135,7 @@ pub async fn rst_mid_frame(t: &mut Trial<'_>, mut server: Server) -> Vec<Problem
             if !server.wait_connected(std::slice::from_ref(&peer), ACCEPT_STALL_TIMEOUT).await {
                 problems.push(Problem::server("the server did not log `connected` for the connection"));
             }
-            if let Err(problem) = send(&mut stream, &[&10u32.to_be_bytes()[..], b"abc"].concat()).await {
+            if let Err(problem) = send(&mut stream, &[&announce(10)[..], b"abc"].concat()).await {
                 problems.push(problem);
             }
             // Give the bytes a moment to be read; the reset must not overtake them in the test's

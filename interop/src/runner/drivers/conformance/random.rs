@@ -13,7 +13,7 @@ use crate::catalogue::pseudo_random;
 use crate::results::Problem;
 use crate::runner::server::Server;
 use crate::runner::timeouts::PEER_REPLY_TIMEOUT;
-use interop_wire::frame::{DecodeError, decode, encode};
+use interop_wire::frame::{DecodeError, announce, decode, encode};
 use interop_wire::json::ServerEvent;
 use interop_wire::reply::{ERR_TOO_LARGE, MAX_REPLY_BYTES, Reply};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, Digest};
@@ -111,7 +111,7 @@ fn stream(rng: &mut Rng) -> Vec<u8> {
             }
             2 => {
                 let len = MAX + 1 + rng.below(u64::from(u32::MAX - MAX)) as u32;
-                let mut piece = len.to_be_bytes().to_vec();
+                let mut piece = announce(len).to_vec();
                 let after = rng.below(64);
                 piece.extend(rng.bytes(after));
                 piece
@@ -134,7 +134,7 @@ fn stream(rng: &mut Rng) -> Vec<u8> {
             out.extend(rng.bytes(len));
         } else {
             let len = 1 + rng.below(MAX_PAYLOAD);
-            out.extend_from_slice(&(len as u32).to_be_bytes());
+            out.extend_from_slice(&announce(len as u32));
             let got = rng.below(len);
             out.extend(rng.bytes(got));
         }
