@@ -9,7 +9,7 @@ use interop_wire::reply::{MAX_REPLY_BYTES, Reply};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -91,7 +91,8 @@ pub async fn stream(
 ) -> Result<Tally, LoadError> {
     let socket = TcpStream::connect(addr).await.map_err(io("connecting"))?;
     socket.set_nodelay(true).map_err(io("setting TCP_NODELAY"))?;
-    let (mut reader, mut writer) = socket.into_split();
+    let (reader, mut writer) = socket.into_split();
+    let mut reader = BufReader::new(reader);
     let body = Arc::new(pattern(payload));
     let digest = Digest::of(&body);
     let credit = Arc::new(Semaphore::new(window.max(1)));
@@ -155,8 +156,11 @@ pub async fn small(
     let deadline = started + time;
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|mut socket| {
+        .map(|socket| {
             let (body, digest) = (body.clone(), digest.clone());
+            // A reply in one read, not two (its length prefix, then the rest): the generator's
+            // own system calls are CPU the server under test does not get.
+            let mut socket = BufReader::new(socket);
             tokio::spawn(async move {
                 let mut seq = 0u64;
                 while Instant::now() < deadline {
@@ -190,7 +194,7 @@ pub async fn raw(
                 let mut served = 0u64;
                 let mut rest = Vec::new();
                 while Instant::now() < deadline {
-                    let mut socket = TcpStream::connect(addr).await.map_err(io("connecting"))?;
+                    let mut socket = connect_from_anywhere(addr).await.map_err(io("connecting"))?;
                     socket.write_all(&body).await.map_err(io("writing"))?;
                     socket.shutdown().await.map_err(io("shutting down the write side"))?;
                     rest.clear();
@@ -205,6 +209,29 @@ pub async fn raw(
         })
         .collect();
     total(tasks, payload, started).await
+}
+
+/// Connects to `addr` from the next of the loopback addresses 127.0.0.2 to 127.0.0.254 when
+/// `addr` is IPv4 loopback (from any address otherwise).
+///
+/// `raw` opens tens of thousands of connections a second, and each one it closes waits in
+/// TIME_WAIT on this side for a minute. With them all on one source address, `connect` searches a
+/// crowded ephemeral port range for a free port, and that search (in the kernel, on the load
+/// generator's CPU) became what `raw` measured, whatever the server. Spread over 253 source
+/// addresses, each has its own port range.
+async fn connect_from_anywhere(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+    let std::net::IpAddr::V4(ip) = addr.ip() else { return TcpStream::connect(addr).await };
+    if !ip.is_loopback() {
+        return TcpStream::connect(addr).await;
+    }
+    let host = 2 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 253;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // The port is chosen by `connect`, which only needs the 4-tuple to be unique; `bind` alone
+    // would need a port no other socket of that address holds, TIME_WAIT ones included.
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::IpBindAddressNoPort, &true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, host], 0)))?;
+    socket.connect(addr).await
 }
 
 /// The tally of `tasks` that each counted messages of `payload` bytes since `started`.
