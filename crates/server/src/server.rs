@@ -152,6 +152,9 @@ const REFUSAL_DRAIN: Duration = Duration::from_secs(1);
 /// prefix and payload.
 const READ_BUFFER: usize = 16 * 1024;
 
+/// A raw connection's first read, and the least room each later read has.
+const RAW_READ: usize = 4 * 1024;
+
 /// Once the log is broken, how long connections get to send their `ERR output` and close. The
 /// server exits within a second of the failure (PROTOCOL.md §5).
 const OUTPUT_FAILURE_WAIT: Duration = Duration::from_millis(600);
@@ -450,13 +453,18 @@ impl Connection {
     async fn serve_raw<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
         let max = self.config.max_message_bytes as usize;
         let idle = self.config.idle_timeout;
+        // Read straight into the message, which grows as it arrives: no buffer to allocate and
+        // zero per connection, and no copy.
         let mut message = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
         loop {
+            if message.len() == message.capacity() {
+                // Grows as a `Vec` does, doubling: never past twice the maximum.
+                message.reserve(RAW_READ);
+            }
             let read = tokio::select! {
                 biased;
                 ending = self.ending() => return Err(self.end(stream, ending).await),
-                read = timeout(idle, stream.read(&mut chunk)) => read,
+                read = timeout(idle, stream.read_buf(&mut message)) => read,
             };
             let n = match read {
                 Err(_) => return Err(self.idle_error(message.len()).into()),
@@ -468,10 +476,9 @@ impl Connection {
             if n == 0 {
                 break;
             }
-            if message.len() + n > max {
+            if message.len() > max {
                 return Err(format!("message too large: more than {max} bytes").into());
             }
-            message.extend_from_slice(&chunk[..n]);
         }
         let view = MessageView::of(&message);
         let (conn, peer) = (self.id, self.peer.clone());

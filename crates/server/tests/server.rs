@@ -121,6 +121,20 @@ async fn raw_reads_until_eof_whatever_the_write_pattern() {
 }
 
 #[tokio::test]
+async fn a_raw_message_of_exactly_the_maximum_many_reads_long_is_logged_whole() {
+    let max = 1 << 20;
+    let server = start(Config { max_message_bytes: max, ..Config::default() }).await;
+    let message: Vec<u8> = (0..max).map(|i| (i % 251) as u8).collect();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(&message).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).await.unwrap();
+    let events = server.finish().await;
+    assert_eq!(messages(&events), vec![(1, 1, Digest::of(&message))]);
+}
+
+#[tokio::test]
 async fn raw_message_over_the_maximum_is_an_error_not_a_message() {
     let server = start(Config { max_message_bytes: 10, ..Config::default() }).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();

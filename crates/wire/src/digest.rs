@@ -32,24 +32,16 @@ impl fmt::Debug for Digest {
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    hex::encode(bytes)
 }
 
 /// Parses 64 lowercase hex digits into a SHA-256. Uppercase is rejected: the protocol says lowercase.
 pub fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
-    let lowercase_hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
-    if s.len() != 64 || !s.bytes().all(lowercase_hex) {
+    if s.bytes().any(|c| c.is_ascii_uppercase()) {
         return None;
     }
     let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-        // Two hex digits, checked above: always parses.
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
+    hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
 }
 
