@@ -17,7 +17,7 @@
 //! - On shutdown, connections still open after the grace period are cut, each with its `Error`.
 
 use crate::log::{Log, OutputError};
-use interop_wire::frame::{FrameError, read_frame, write_frame};
+use interop_wire::frame::{FrameError, HEADER_LEN, read_frame, write_frame};
 use interop_wire::json::ServerEvent;
 use interop_wire::reply::{ERR_BUSY, ERR_OUTPUT, ERR_TOO_LARGE, Reply};
 use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, MAX_UDP_PAYLOAD, MessageView, Mode, addr_string, pid_string};
@@ -27,11 +27,11 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, Chain};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio::time::timeout;
+use tokio::time::{timeout, timeout_at};
 
 /// How the server behaves; see `interop-server --help`.
 #[derive(Clone, Debug)]
@@ -74,17 +74,38 @@ pub trait Connected: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// Makes closing the connection reset it, instead of an orderly FIN: how raw mode says "not
     /// recorded" (PROTOCOL.md §2).
     fn reset(&mut self);
+    /// Waits until there may be something to read (bytes, or the end of the stream): it may also
+    /// complete when there is not, and [`try_read`](Self::try_read) then says `WouldBlock`.
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Reads what is there without waiting; `WouldBlock` if nothing is.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
 impl Connected for tokio::net::TcpStream {
     fn reset(&mut self) {
         let _ = self.set_zero_linger();
     }
+
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
+        tokio::net::TcpStream::readable(self)
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        tokio::net::TcpStream::try_read(self, buf)
+    }
 }
 
 impl Connected for tokio::net::UnixStream {
     /// A Unix socket closed with unread input resets its peer anyway; nothing to set.
     fn reset(&mut self) {}
+
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
+        tokio::net::UnixStream::readable(self)
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        tokio::net::UnixStream::try_read(self, buf)
+    }
 }
 
 /// Something that accepts stream connections: a TCP or a Unix listener.
@@ -494,16 +515,42 @@ impl Connection {
     /// Framed mode: read frames until EOF between frames, logging, then acknowledging, each.
     async fn serve_framed<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
         let (max, idle) = (self.config.max_message_bytes, self.config.idle_timeout);
+        // A peer that has sent nothing yet costs no read buffer: 10,000 idle connections would
+        // otherwise each hold a zeroed one. The first bytes (a length prefix at most) are read
+        // without one, and the buffered reader starts with them.
+        let mut deadline = tokio::time::Instant::now() + idle;
+        let mut head = [0u8; HEADER_LEN];
+        let got = loop {
+            let ready = tokio::select! {
+                biased;
+                ending = self.ending() => return Err(self.end(stream, ending).await),
+                ready = timeout_at(deadline, stream.readable()) => ready,
+            };
+            match ready {
+                Err(_) => return Err(self.idle_error(0).into()),
+                Ok(Err(err)) => return Err(format!("frame 1: {err}").into()),
+                Ok(Ok(())) => {}
+            }
+            match stream.try_read(&mut head) {
+                Ok(got) => break got,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => return Err(format!("frame 1: {err}").into()),
+            }
+        };
+        if got == 0 {
+            // EOF before any frame: a connection that sent nothing, and ended in order.
+            return Ok(0);
+        }
         // Reads through a buffer: a small frame's prefix and payload (and the next frames a
         // pipelining client already sent) come in one read, not one each. A payload larger than
         // the buffer is read straight into its own. Writes go to the stream unbuffered.
-        let mut reader = BufReader::with_capacity(READ_BUFFER, &mut *stream);
+        let mut reader = BufReader::with_capacity(READ_BUFFER, (&head[..got]).chain(&mut *stream));
         let mut seq = 0u64;
         loop {
             let frame = tokio::select! {
                 biased;
-                ending = self.ending() => return Err(self.end(&mut **reader.get_mut(), ending).await),
-                frame = timeout(idle, read_frame(&mut reader, max)) => frame,
+                ending = self.ending() => return Err(self.end(inner(&mut reader), ending).await),
+                frame = timeout_at(deadline, read_frame(&mut reader, max)) => frame,
             };
             let payload = match frame {
                 Err(_) => return Err(self.idle_error(0).into()),
@@ -511,7 +558,7 @@ impl Connection {
                 Ok(Ok(None)) => return Ok(seq),
                 Ok(Err(FrameError::TooLarge { len, max })) => {
                     let reply = Reply::Err { code: ERR_TOO_LARGE.into(), detail: format!("{len} > {max}") };
-                    refuse(&mut **reader.get_mut(), &reply, REFUSAL_DRAIN).await;
+                    refuse(inner(&mut reader), &reply, REFUSAL_DRAIN).await;
                     return Err(format!("frame {} too large: {len} bytes > maximum {max}", seq + 1).into());
                 }
                 Ok(Err(err)) => return Err(format!("frame {}: {err}", seq + 1).into()),
@@ -521,18 +568,20 @@ impl Connection {
             let ack = Reply::Ack { seq, digest: view.digest };
             let (conn, peer) = (self.id, self.peer.clone());
             if let Err(failure) = self.log.record_message(conn, peer, seq, view).await {
-                self.refuse_output(&mut **reader.get_mut(), &failure).await;
+                self.refuse_output(inner(&mut reader), &failure).await;
                 return Err(Failed::Output);
             }
             let ack = ack.to_string();
             let written = tokio::select! {
                 biased;
-                ending = self.ending() => return Err(self.end(&mut **reader.get_mut(), ending).await),
-                written = write_frame(&mut **reader.get_mut(), ack.as_bytes()) => written,
+                ending = self.ending() => return Err(self.end(inner(&mut reader), ending).await),
+                written = write_frame(inner(&mut reader), ack.as_bytes()) => written,
             };
             if let Err(err) = written {
                 return Err(format!("writing ack {seq} failed: {err}").into());
             }
+            // The next frame's idle time starts now, its ACK written.
+            deadline = tokio::time::Instant::now() + idle;
         }
     }
 
@@ -542,6 +591,11 @@ impl Connection {
             self.config.idle_timeout.as_millis()
         )
     }
+}
+
+/// The stream under a framed connection's reader, for writing to it.
+fn inner<'a, S: Connected>(reader: &'a mut BufReader<Chain<&[u8], &mut S>>) -> &'a mut S {
+    reader.get_mut().get_mut().1
 }
 
 /// Serves UDP until `shutdown` completes (PROTOCOL.md §10.3): every datagram is a message, logged

@@ -204,6 +204,38 @@ async fn eof_mid_frame_records_nothing_for_the_partial_message() {
 }
 
 #[tokio::test]
+async fn frames_that_arrive_a_byte_at_a_time_are_read_whole() {
+    // The first bytes of a connection are read before its buffer exists; a prefix split across
+    // them and the buffered reads after must still make one frame.
+    let server = start(framed()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    for payload in [&b"one"[..], b"two, longer"] {
+        let mut frame = Vec::new();
+        interop_wire::frame::encode(payload, &mut frame).unwrap();
+        for byte in frame {
+            stream.write_all(&[byte]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        read_frame(&mut stream, 1024).await.unwrap().unwrap();
+    }
+    drop(stream);
+    let events = server.finish().await;
+    let expected = vec![(1, 1, Digest::of(b"one")), (1, 2, Digest::of(b"two, longer"))];
+    assert_eq!(messages(&events), expected);
+}
+
+#[tokio::test]
+async fn a_framed_peer_that_never_sends_idles_out() {
+    let server = start(Config { idle_timeout: Duration::from_millis(300), ..framed() }).await;
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut rest = Vec::new();
+    let _ = silent.read_to_end(&mut rest).await;
+    let events = server.finish().await;
+    assert_eq!(errors(&events), ["idle timeout: nothing completed for 300 ms (0 bytes pending)"]);
+}
+
+#[tokio::test]
 async fn a_stalled_peer_blocks_nobody_and_idles_out() {
     // Long enough that the five busy connections never idle out between their own reads on a
     // loaded machine; the stalled one still idles out within a second.
