@@ -1,0 +1,3 @@
+module interop/bench/crosscheck
+
+go 1.22
