@@ -1,7 +1,7 @@
 //! `interop bench --html`: the figures as bar charts, one per measure, drawn as inline SVG in one
 //! self-contained page with the run report's stylesheet. Escaping is maud's, as in the run report.
 
-use super::report::{BenchReport, Ceiling, REFERENCE};
+use super::report::{BenchReport, Ceiling, REFERENCE, amount};
 use crate::report::html::CSS;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -105,7 +105,7 @@ fn bars(chart: &Chart) -> Markup {
                         rect x=(LABEL) y=(y + 3.0) width=(format!("{:.1}", v / max * WIDTH)) height="16"
                             fill=(if name == REFERENCE { "#b5361a" } else { "#4c6ef5" }) {}
                         text x=(format!("{:.1}", LABEL + v / max * WIDTH + 6.0)) y=(y + 16.0) font-size="12" {
-                            (format!("{v:.1} {}", chart.unit))
+                            (format!("{} {}", amount(*v), chart.unit))
                             @if let Some(base) = reference.filter(|b| *b > 0.0) { (format!(" ({:.2}×)", v / base)) }
                         }
                     }
@@ -113,5 +113,28 @@ fn bars(chart: &Chart) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_has_a_bar_with_its_figure_or_says_it_has_none() {
+        let page = render(&super::super::report::tests::sample());
+        assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+        // Grouped as in the table, with the ratio to the reference.
+        assert!(page.contains("107.2k msgs/s"), "{page}");
+        assert!(page.contains("16.3k msgs/s (0.15×)"), "{page}");
+        // The failed load has no bar, and says so; its reason is listed.
+        assert!(page.contains("no figure"), "{page}");
+        assert!(page.contains("no end within 13s"), "{page}");
+        // Names are escaped.
+        assert!(page.contains("tutorial-&lt;server&gt;"), "{page}");
+        assert!(!page.contains("tutorial-<server>"), "{page}");
+        // The client that failed is not drawn as a zero.
+        assert!(page.contains("exit code 4: timed out"), "{page}");
+        assert_eq!(page.matches("<svg").count(), 6, "small, raw, idle memory, idle p99, CPU, clients");
     }
 }

@@ -266,12 +266,62 @@ fn heading(load: Load) -> &'static str {
 }
 
 /// A figure with three significant digits at most, grouped: `842`, `34.5k`, `1.85k`.
-fn amount(value: f64) -> String {
+pub(crate) fn amount(value: f64) -> String {
     if value >= 10_000.0 {
         format!("{:.1}k", value / 1000.0)
     } else if value >= 100.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.1}")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A report with a fast server, a slow one, one that failed a load, a client that failed and
+    /// the ceilings.
+    pub(crate) fn sample() -> BenchReport {
+        let mut rust = ServerFigures::new(REFERENCE);
+        rust.set(Load::Small, LoadFigure { value: 107_231.0, cpu_s: 3.6 });
+        rust.set(Load::Raw, LoadFigure { value: 30_071.9, cpu_s: 3.1 });
+        rust.set_idle(IdleFigure { connections: 10_000, rss_mib: 28.8, p50_ms: 0.1, p99_ms: 0.2 });
+        let mut python = ServerFigures::new("python-server");
+        python.set(Load::Small, LoadFigure { value: 16_339.8, cpu_s: 3.0 });
+        python.set(Load::Raw, LoadFigure { value: 5528.8, cpu_s: 3.0 });
+        python.set_idle(IdleFigure { connections: 10_000, rss_mib: 104.4, p50_ms: 0.4, p99_ms: 0.9 });
+        let mut tutorial = ServerFigures::new("tutorial-<server>");
+        tutorial.set(Load::Raw, LoadFigure { value: 19_828.0, cpu_s: 2.9 });
+        tutorial.fail(Load::Small, "no end within 13s".into());
+        BenchReport {
+            schema: SCHEMA.into(),
+            secs: 3.0,
+            reps: 3,
+            generator_cpu_s: 94.0,
+            ceiling: Some(Ceiling {
+                iperf3_mb_s: None,
+                iperf3_error: Some("not installed".into()),
+                sha256_mb_s: 1429.0,
+            }),
+            servers: vec![rust, python, tutorial],
+            clients: vec![
+                ClientFigure { send_64mib_s: Some(0.31), ..ClientFigure::new("rust") },
+                ClientFigure { error: Some("exit code 4: timed out".into()), ..ClientFigure::new("java") },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_table_shows_ratios_failures_ceilings_and_clients() {
+        let loads = [Load::Small, Load::Raw, Load::Idle, Load::Clients, Load::Ceiling];
+        insta::assert_snapshot!(table(&sample(), &loads));
+    }
+
+    #[test]
+    fn amounts_keep_three_significant_digits() {
+        assert_eq!(amount(107_231.0), "107.2k");
+        assert_eq!(amount(5528.8), "5529");
+        assert_eq!(amount(28.84), "28.8");
     }
 }
