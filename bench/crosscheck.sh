@@ -45,8 +45,10 @@ start() {
   setsid ${command[$1]} --host 127.0.0.1 --port 0 --mode "$2" --format json --max-connections 12000 > "$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do
-    if [[ -s "$log" ]] && head -n 1 "$log" | grep -q '^listening on '; then
-      addr=$(head -n 1 "$log" | sed 's/^listening on //')
+    local first=""
+    # A whole first line only (read fails on a line without its newline yet); no pipe.
+    if read -r first < "$log" && [[ $first == "listening on "* ]]; then
+      addr=${first#listening on }
       return
     fi
     sleep 0.05
