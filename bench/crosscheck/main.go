@@ -158,6 +158,12 @@ func small(addr string, connections, size int, d time.Duration) (float64, error)
 			}
 		}(c)
 	}
+	return rate(&wg, errs, &acked, start)
+}
+
+// rate waits for the workers, then returns the first error any of them reported, or what they
+// counted per second since start.
+func rate(wg *sync.WaitGroup, errs chan error, count *atomic.Int64, start time.Time) (float64, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	select {
@@ -165,7 +171,7 @@ func small(addr string, connections, size int, d time.Duration) (float64, error)
 		return 0, err
 	default:
 	}
-	return float64(acked.Load()) / elapsed.Seconds(), nil
+	return float64(count.Load()) / elapsed.Seconds(), nil
 }
 
 func readFrame(r *bufio.Reader) ([]byte, error) {
@@ -226,12 +232,5 @@ func raw(addr string, parallel, size int, d time.Duration) (float64, error) {
 			}
 		}(i)
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	select {
-	case err := <-errs:
-		return 0, err
-	default:
-	}
-	return float64(served.Load()) / elapsed.Seconds(), nil
+	return rate(&wg, errs, &served, start)
 }
