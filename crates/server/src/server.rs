@@ -6,8 +6,9 @@
 //!   (`ERR busy`, or a reset in raw mode) and holds no slot. At most [`TURNED_AWAY_RESERVE`] of
 //!   those are open at a time; while they are, nothing is accepted and the rest wait in the
 //!   kernel's backlog.
-//! - A message's size is checked before its buffer is allocated or grown past the maximum, so
-//!   memory is bounded by `max_connections × max_message_bytes`.
+//! - A message's size is checked before its buffer is allocated, and again as it grows, so memory
+//!   is bounded by `max_connections` × (at most twice `max_message_bytes`, as a `Vec` doubles, plus
+//!   a framed connection's 16 KiB read buffer, made only once its peer has sent something).
 //! - A connection's events are emitted in order: `Connected`, its `Message`s, then exactly one of
 //!   `Closed` or `Error`. Nothing is emitted for a partial message.
 //! - A message's record is written and flushed ([`Log::record`]) before its ACK is written (or, in
