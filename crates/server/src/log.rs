@@ -108,8 +108,8 @@ impl Log {
         seq: u64,
         view: MessageView,
     ) -> Result<(), OutputError> {
-        let event = ServerEvent::message(conn, peer, seq, &view);
-        self.send_and_wait(event, view.text.is_none().then_some(view)).await
+        let (event, summary) = ServerEvent::message(conn, peer, seq, view);
+        self.send_and_wait(event, summary).await
     }
 
     async fn send_and_wait(&self, event: ServerEvent, view: Option<MessageView>) -> Result<(), OutputError> {

@@ -22,12 +22,21 @@ pub struct Printer<O, E> {
     hello_pending: HashSet<u64>,
     /// Print `Hello:` before every message, not once per connection (UDP: every datagram).
     hello_each_message: bool,
+    /// The record being written, kept for the next.
+    record: Vec<u8>,
 }
 
 impl<O: Write, E: Write> Printer<O, E> {
     /// A printer for `format`.
     pub fn new(format: Format, out: O, err: E) -> Self {
-        Printer { format, out, err, hello_pending: HashSet::new(), hello_each_message: false }
+        Printer {
+            format,
+            out,
+            err,
+            hello_pending: HashSet::new(),
+            hello_each_message: false,
+            record: Vec::new(),
+        }
     }
 
     /// Prints `Hello: <peer>` before every message (UDP, where every datagram stands alone).
@@ -48,25 +57,28 @@ impl<O: Write, E: Write> Printer<O, E> {
     /// A `message` event's text line is its `text`, or else the summary line of its `view`
     /// ([`Entry::view`](crate::log::Entry::view)): as [`MessageView::line`] prints it, either way.
     pub fn write(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()> {
-        let mut record = String::new();
+        // One buffer for every record: a record costs no allocation of its own.
+        let mut record = std::mem::take(&mut self.record);
+        record.clear();
         if let ServerEvent::Listening { addr, .. } = event {
             // The first line, identical in both formats: harnesses read the port from it.
-            record.push_str(LISTENING_PREFIX);
-            record.push_str(addr);
-            record.push('\n');
+            record.extend_from_slice(LISTENING_PREFIX.as_bytes());
+            record.extend_from_slice(addr.as_bytes());
+            record.push(b'\n');
         }
         match self.format {
             Format::Json => {
-                let line = serde_json::to_string(event).map_err(io::Error::other)?;
-                record.push_str(&line);
-                record.push('\n');
+                serde_json::to_writer(&mut record, event).map_err(io::Error::other)?;
+                record.push(b'\n');
             }
             Format::Text => self.text_record(event, view, &mut record),
         }
-        self.out.write_all(record.as_bytes())
+        let written = self.out.write_all(&record);
+        self.record = record;
+        written
     }
 
-    fn text_record(&mut self, event: &ServerEvent, view: Option<&MessageView>, record: &mut String) {
+    fn text_record(&mut self, event: &ServerEvent, view: Option<&MessageView>, record: &mut Vec<u8>) {
         match event {
             ServerEvent::Listening { .. } => {}
             ServerEvent::Connected { conn, .. } => {
@@ -78,12 +90,12 @@ impl<O: Write, E: Write> Printer<O, E> {
                 }
                 self.hello(*conn, peer, record);
                 match (text, view) {
-                    (Some(text), _) => record.push_str(text),
-                    (None, Some(view)) => record.push_str(&view.line()),
+                    (Some(text), _) => record.extend_from_slice(text.as_bytes()),
+                    (None, Some(view)) => record.extend_from_slice(view.line().as_bytes()),
                     // Only a message recorded without its view: nothing to summarise.
                     (None, None) => {}
                 }
-                record.push('\n');
+                record.push(b'\n');
             }
             ServerEvent::Closed { conn, peer, .. } => self.hello(*conn, peer, record),
             ServerEvent::Error { conn, peer, error } => {
@@ -101,11 +113,11 @@ impl<O: Write, E: Write> Printer<O, E> {
     }
 
     /// Adds the connection's `Hello:` line to `record` if it has not been printed yet.
-    fn hello(&mut self, conn: u64, peer: &str, record: &mut String) {
+    fn hello(&mut self, conn: u64, peer: &str, record: &mut Vec<u8>) {
         if self.hello_pending.remove(&conn) {
-            record.push_str("Hello: ");
-            record.push_str(peer);
-            record.push('\n');
+            record.extend_from_slice(b"Hello: ");
+            record.extend_from_slice(peer.as_bytes());
+            record.push(b'\n');
         }
     }
 }
@@ -128,10 +140,8 @@ mod tests {
     /// Events, each with its view if it is a message.
     fn events() -> Vec<(ServerEvent, Option<MessageView>)> {
         let peer = |port| format!("127.0.0.1:{port}");
-        let message = |conn, port, bytes: &[u8]| {
-            let view = MessageView::of(bytes);
-            (ServerEvent::message(conn, peer(port), 1, &view), view.text.is_none().then_some(view))
-        };
+        let message =
+            |conn, port, bytes: &[u8]| ServerEvent::message(conn, peer(port), 1, MessageView::of(bytes));
         vec![
             (ServerEvent::Listening { addr: peer(8099), mode: Mode::Raw }, None),
             (ServerEvent::Connected { conn: 1, peer: peer(1001), local: peer(8099) }, None),
@@ -171,8 +181,8 @@ mod tests {
     fn text_summarises_a_message_that_is_not_printed_as_itself() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut printer = Printer::new(Format::Text, &mut out, &mut err).hello_each_message();
-        let binary = MessageView::of(b"\xffbinary");
-        let event = ServerEvent::message(1, "pid:7".into(), 1, &binary);
+        let (event, binary) = ServerEvent::message(1, "pid:7".into(), 1, MessageView::of(b"\xffbinary"));
+        let binary = binary.expect("a binary message is summarised");
         printer.print(&event, Some(&binary)).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), format!("Hello: pid:7\n{}\n", binary.line()));
         assert!(binary.line().starts_with("[binary message: 7 bytes, sha256 "), "{}", binary.line());

@@ -502,7 +502,7 @@ impl Connection {
                 return Err(format!("message too large: more than {max} bytes").into());
             }
         }
-        let view = MessageView::of(&message);
+        let view = MessageView::from_vec(message);
         let (conn, peer) = (self.id, self.peer.clone());
         if let Err(failure) = self.log.record_message(conn, peer, 1, view).await {
             self.refuse_output(stream, &failure).await;
@@ -565,7 +565,7 @@ impl Connection {
                 Ok(Err(err)) => return Err(format!("frame {}: {err}", seq + 1).into()),
             };
             seq += 1;
-            let view = MessageView::of(&payload);
+            let view = MessageView::from_vec(payload);
             let ack = Reply::Ack { seq, digest: view.digest };
             let (conn, peer) = (self.id, self.peer.clone());
             if let Err(failure) = self.log.record_message(conn, peer, seq, view).await {

@@ -18,9 +18,10 @@ pub const PREVIEW_BYTES: usize = 32;
 pub struct MessageView {
     /// Length and hash of the whole message.
     pub digest: Digest,
-    /// The message, when it is UTF-8 and at most [`PRINT_LIMIT`] bytes.
+    /// The message, when it is UTF-8 and at most [`PRINT_LIMIT`] bytes: then it is the printed
+    /// line.
     pub text: Option<String>,
-    /// The first [`PREVIEW_BYTES`] bytes, for the summary line.
+    /// The first [`PREVIEW_BYTES`] bytes, for the summary line; empty when `text` is kept.
     pub preview: Vec<u8>,
     /// Whether the whole message is valid UTF-8.
     pub utf8: bool,
@@ -29,13 +30,31 @@ pub struct MessageView {
 impl MessageView {
     /// Looks at `bytes` once: hash, UTF-8 check, preview.
     pub fn of(bytes: &[u8]) -> Self {
-        let utf8 = std::str::from_utf8(bytes).ok();
-        MessageView {
-            digest: Digest::of(bytes),
-            text: utf8.filter(|t| t.len() <= PRINT_LIMIT).map(str::to_owned),
-            preview: bytes[..bytes.len().min(PREVIEW_BYTES)].to_vec(),
-            utf8: utf8.is_some(),
+        let digest = Digest::of(bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(text) if text.len() <= PRINT_LIMIT => Self::text(digest, text.to_owned()),
+            utf8 => Self::summary(digest, bytes, utf8.is_ok()),
         }
+    }
+
+    /// As [`of`](Self::of), for a message that is no longer needed: printable text is kept without
+    /// a copy.
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        let digest = Digest::of(&bytes);
+        match String::from_utf8(bytes) {
+            Ok(text) if text.len() <= PRINT_LIMIT => Self::text(digest, text),
+            Ok(text) => Self::summary(digest, text.as_bytes(), true),
+            Err(err) => Self::summary(digest, err.as_bytes(), false),
+        }
+    }
+
+    fn text(digest: Digest, text: String) -> Self {
+        MessageView { digest, text: Some(text), preview: Vec::new(), utf8: true }
+    }
+
+    fn summary(digest: Digest, bytes: &[u8], utf8: bool) -> Self {
+        let preview = bytes[..bytes.len().min(PREVIEW_BYTES)].to_vec();
+        MessageView { digest, text: None, preview, utf8 }
     }
 
     /// The printed form, without the trailing newline.
@@ -77,6 +96,7 @@ pub fn escape(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn text_is_printed_as_itself() {
@@ -101,5 +121,19 @@ mod tests {
         assert!(line.ends_with(&format!("starts \"{}\"...]", "a".repeat(32))), "{line}");
         assert!(MessageView::of("a".repeat(PRINT_LIMIT).as_bytes()).text.is_some());
         assert!(MessageView::of(b"\xff\"\\").line().ends_with(r#"starts "\xff\"\\"]"#));
+    }
+
+    proptest! {
+        #[test]
+        fn a_view_from_an_owned_message_is_the_view_of_its_bytes(
+            bytes in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..64),
+                ".{0,40}".prop_map(String::into_bytes),
+                // Text either side of the print limit.
+                proptest::collection::vec(b'a'..=b'z', PRINT_LIMIT - 2..PRINT_LIMIT + 3),
+            ]
+        ) {
+            prop_assert_eq!(MessageView::from_vec(bytes.clone()), MessageView::of(&bytes));
+        }
     }
 }

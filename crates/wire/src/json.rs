@@ -66,17 +66,21 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
-    /// The `message` event for message `seq` of connection `conn` from `peer`, from what is kept
-    /// of the message.
-    pub fn message(conn: u64, peer: String, seq: u64, view: &MessageView) -> Self {
-        ServerEvent::Message {
+    /// The `message` event for message `seq` of connection `conn` from `peer`, taking the text of
+    /// `view`; and `view` itself when the event has no text, since the text-format summary line is
+    /// printed from it.
+    pub fn message(conn: u64, peer: String, seq: u64, mut view: MessageView) -> (Self, Option<MessageView>) {
+        let text = view.text.take();
+        let summarised = text.is_none();
+        let event = ServerEvent::Message {
             conn,
             peer,
             seq,
             len: view.digest.len,
             sha256: view.digest.sha256_hex(),
-            text: view.text.clone(),
-        }
+            text,
+        };
+        (event, summarised.then_some(view))
     }
 }
 
@@ -138,13 +142,16 @@ mod tests {
 
     #[test]
     fn a_message_event_has_the_views_length_hash_and_text() {
-        let event = ServerEvent::message(2, "pid:7".into(), 3, &MessageView::of(b"Hello SocketServer!!!"));
+        let (event, summary) =
+            ServerEvent::message(2, "pid:7".into(), 3, MessageView::of(b"Hello SocketServer!!!"));
+        assert_eq!(summary, None, "the text is the line");
         assert_eq!(
             serde_json::to_string(&event).unwrap(),
             r#"{"event":"message","conn":2,"peer":"pid:7","seq":3,"len":21,"sha256":"30836f56b786ee37cf464bfe65b7728a5853395d9225e2bfd76f06ae68bd5807","text":"Hello SocketServer!!!"}"#
         );
-        let binary = ServerEvent::message(1, "p".into(), 1, &MessageView::of(&[0xff]));
+        let (binary, summary) = ServerEvent::message(1, "p".into(), 1, MessageView::of(&[0xff]));
         assert!(matches!(binary, ServerEvent::Message { len: 1, text: None, .. }), "{binary:?}");
+        assert_eq!(summary.map(|view| view.preview), Some(vec![0xff]));
     }
 
     #[test]
