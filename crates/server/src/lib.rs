@@ -3,10 +3,10 @@
 //! - [`server`]: the accept loop and the per-connection protocol ([`server::run`]); it reports
 //!   everything that happens to the [`log`] as the events of PROTOCOL.md §8.1
 //!   ([`ServerEvent`](interop_wire::json::ServerEvent)s), and prints nothing.
-//! - [`log`]: carries events, in order, to the one writer, and tells a connection when its
+//! - [`log`]: writes events in order, batched by group commit, and tells a connection when its
 //!   message's record is written, so that it may acknowledge it.
 //! - [`output`]: turns events into the text (tutorial) or JSON lines on stdout, one whole record
-//!   at a time, on the writer's thread.
+//!   at a time.
 //! - [`cli`]: the command line.
 
 pub mod cli;

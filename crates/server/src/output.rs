@@ -55,7 +55,7 @@ impl<O: Write, E: Write> Printer<O, E> {
     /// (stdout) is an error; one of stderr's lines that cannot be written is lost.
     ///
     /// A `message` event's text line is its `text`, or else the summary line of its `view`
-    /// ([`Entry::view`](crate::log::Entry::view)): as [`MessageView::line`] prints it, either way.
+    /// ([`Sink::write`]): as [`MessageView::line`] prints it, either way.
     pub fn write(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()> {
         // One buffer for every record: a record costs no allocation of its own.
         let mut record = std::mem::take(&mut self.record);
@@ -122,7 +122,7 @@ impl<O: Write, E: Write> Printer<O, E> {
     }
 }
 
-impl<O: Write, E: Write> Sink for Printer<O, E> {
+impl<O: Write + Send, E: Write + Send> Sink for Printer<O, E> {
     fn write(&mut self, event: &ServerEvent, view: Option<&MessageView>) -> io::Result<()> {
         Printer::write(self, event, view)
     }

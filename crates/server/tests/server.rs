@@ -5,7 +5,7 @@ use interop_server::{Config, ServeError, run};
 use interop_wire::digest::parse_sha256_hex;
 use interop_wire::json::ServerEvent;
 use interop_wire::reply::Reply;
-use interop_wire::{Digest, Mode, read_frame, write_frame};
+use interop_wire::{Digest, MessageView, Mode, read_frame, write_frame};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,25 +19,30 @@ struct TestServer {
     task: tokio::task::JoinHandle<Result<(), ServeError>>,
 }
 
-/// A log that keeps every event, in order, and writes each at once; with `fail_on_message`, the
-/// first message breaks it (as a full disk would) and nothing from then on is written.
-fn memory_log(fail_on_message: bool) -> (Log, mpsc::UnboundedReceiver<ServerEvent>) {
-    let (log, mut entries) = log::channel();
-    let (tx, events) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut failed = false;
-        while let Some(entry) = entries.recv().await {
-            if fail_on_message && matches!(entry.event, ServerEvent::Message { .. }) {
-                entries.fail("No space left on device (os error 28)");
-                failed = true;
-            }
-            // Once broken, entries are dropped unwritten, as the real writer does.
-            if !failed {
-                let _ = tx.send(entry.written());
-            }
+/// A sink that keeps every event, in order; with `fail_on_message`, the first message breaks it
+/// (as a full disk would) and nothing from then on is written.
+struct Memory {
+    events: mpsc::UnboundedSender<ServerEvent>,
+    fail_on_message: bool,
+}
+
+impl log::Sink for Memory {
+    fn write(&mut self, event: &ServerEvent, _: Option<&MessageView>) -> std::io::Result<()> {
+        if self.fail_on_message && matches!(event, ServerEvent::Message { .. }) {
+            return Err(std::io::Error::from_raw_os_error(28));
         }
-    });
-    (log, events)
+        let _ = self.events.send(event.clone());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn memory_log(fail_on_message: bool) -> (Log, mpsc::UnboundedReceiver<ServerEvent>) {
+    let (events, rx) = mpsc::unbounded_channel();
+    (Log::new(Memory { events, fail_on_message }), rx)
 }
 
 async fn start(config: Config) -> TestServer {

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use interop_server::cli::Args;
-use interop_server::log::OutputError;
+use interop_server::log::{Log, OutputError};
 use interop_server::output::Printer;
 use interop_server::server::{EXIT_OUTPUT, ServeError, bind_unix, run_udp};
 use interop_wire::Transport;
@@ -25,18 +25,13 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (log, entries) = interop_server::log::channel();
-
-    // The log is written on its own thread, so a slow stdout never stalls the runtime's workers.
-    // Records are buffered and flushed once per batch of whatever is waiting.
-    let format = args.format;
-    let udp = args.transport == Transport::Udp;
-    let writer = std::thread::spawn(move || {
-        let out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-        let printer = Printer::new(format, out, io::stderr());
-        let mut printer = if udp { printer.hello_each_message() } else { printer };
-        entries.write_to(&mut printer)
-    });
+    // Records are written by the tasks that log them, batched (interop_server::log): buffered,
+    // and flushed once per batch.
+    let out = io::BufWriter::with_capacity(64 * 1024, io::stdout());
+    let printer = Printer::new(args.format, out, io::stderr());
+    let printer = if args.transport == Transport::Udp { printer.hello_each_message() } else { printer };
+    let log = Log::new(printer);
+    let ending = log.clone();
 
     let served = runtime.block_on(async {
         // Before anything is bound, so before `listening on` is printed: whoever reads that line
@@ -67,10 +62,9 @@ fn run() -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     });
-    // Every `Log` was moved into `run` and is dropped by now, so the writer drains and ends.
-    let written = writer.join().map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
-    // A broken log is the root cause of whatever else went wrong: report it first.
-    written?;
+    // Whatever is still queued is written now. A broken log is the root cause of whatever else
+    // went wrong: report it first.
+    ending.close()?;
     served?;
     let _ = io::stderr().flush();
     Ok(())
