@@ -7,7 +7,6 @@ import contextlib
 import errno
 import os
 import socket
-from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 from . import wire
 from .errors import (
@@ -18,6 +17,12 @@ from .errors import (
     TimeoutFailure,
     UsageError,
 )
+
+# typing for type checkers only (they take TYPE_CHECKING as true): no annotation is evaluated, and
+# importing typing would cost every start ~4 ms (see python-client/README.md, Start-up).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterator, List, Optional, Tuple
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8099
@@ -30,19 +35,32 @@ TRANSPORTS = ("tcp", "unix", "udp")
 ERR_REPLY_GRACE_SECONDS = 1.0
 
 
-class Delivery(NamedTuple):
+class Delivery:
     """One message that was delivered (raw) or delivered and acknowledged (framed, UDP)."""
 
-    seq: int
-    local: str
-    peer: str
-    mode: str
-    payload: bytes
-    ack: str  # "none" (raw) or "verified" (framed, UDP)
-    transport: str = "tcp"
+    __slots__ = ("seq", "local", "peer", "mode", "payload", "ack", "transport")
+
+    def __init__(
+        self,
+        seq: int,
+        local: str,
+        peer: str,
+        mode: str,
+        payload: bytes,
+        ack: str,  # "none" (raw) or "verified" (framed, UDP)
+        transport: str = "tcp",
+    ) -> None:
+        self.seq = seq
+        self.local = local
+        self.peer = peer
+        self.mode = mode
+        self.payload = payload
+        self.ack = ack
+        self.transport = transport
 
 
-OnDelivered = Callable[[Delivery], None]
+if TYPE_CHECKING:
+    OnDelivered = Callable[[Delivery], None]
 
 
 def _reason(exc: BaseException) -> str:
