@@ -149,6 +149,24 @@ def test_unresolvable_host_exits_3(monkeypatch, capsys):
     assert err.startswith("error: ") and "no-such-host.invalid" in err
 
 
+def test_names_the_idna_codec_rejects_exit_3(monkeypatch, capsys):
+    # An ASCII name reaches getaddrinfo as bytes, past the idna codec that rejects an empty or
+    # over-long label; a non-ASCII name the codec cannot encode is unresolved too, not a crash.
+    seen = []
+
+    def fail(host, *args, **kwargs):
+        seen.append(host)
+        if isinstance(host, str):
+            host.encode("idna")  # as the real getaddrinfo does with a str
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    for host in ["a..b", "a" * 70, "\u00fc" * 70]:
+        assert cli.main(["--host", host, "--port", "9"]) == 3
+        assert capsys.readouterr().err.startswith("error: cannot resolve host ")
+    assert seen == [b"a..b", b"a" * 70, "\u00fc" * 70]
+
+
 def test_unreachable_exits_3(monkeypatch, capsys):
     import errno
 

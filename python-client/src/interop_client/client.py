@@ -22,7 +22,7 @@ from .errors import (
 # importing typing would cost every start ~4 ms (see python-client/README.md, Start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterator, List, Optional, Tuple
+    from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8099
@@ -100,6 +100,20 @@ def check_datagram_sizes(messages: List[bytes]) -> None:
             )
 
 
+def resolve(host: str, port: int, type_: int) -> List[Tuple[Any, ...]]:
+    """getaddrinfo() for ``host``; a name that cannot be resolved -> exit 3.
+
+    An ASCII name is passed as bytes: as a str it would go through the idna codec, whose import
+    (encodings.idna, stringprep, unicodedata) costs every start ~2 ms, and which rejects an empty
+    or over-long label with a UnicodeError rather than a resolver error."""
+    try:
+        return socket.getaddrinfo(host.encode("ascii") if host.isascii() else host, port, 0, type_)
+    except socket.gaierror as exc:
+        raise ConnectFailure("cannot resolve host %s: %s" % (host, exc.strerror or exc))
+    except UnicodeError as exc:  # a non-ASCII name the idna codec cannot encode
+        raise ConnectFailure("cannot resolve host %s: %s" % (host, exc))
+
+
 def connect(
     host: str, port: int, timeout: float, framed: bool = False
 ) -> Tuple[socket.socket, wire.Address]:
@@ -107,10 +121,7 @@ def connect(
     socket and the address connected to. Refused/unreachable/unresolved -> exit 3, timeout ->
     exit 4, reset -> exit 1 (framed: unless an ERR reply already received explains it -> 5)."""
     target = wire.format_host_port(host, port)
-    try:
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ConnectFailure("cannot resolve host %s: %s" % (host, exc.strerror or exc))
+    infos = resolve(host, port, socket.SOCK_STREAM)
     last = OSError(errno.EADDRNOTAVAIL, "no address")  # type: OSError
     for family, type_, proto, _, sockaddr in infos:
         sock = socket.socket(family, type_, proto)
@@ -380,10 +391,7 @@ def send_framed(
 def connect_udp(host: str, port: int) -> socket.socket:
     """A UDP socket connected to the server (datagrams from anyone else are dropped)."""
     target = wire.format_host_port(host, port)
-    try:
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)
-    except socket.gaierror as exc:
-        raise ConnectFailure("cannot resolve host %s: %s" % (host, exc.strerror or exc))
+    infos = resolve(host, port, socket.SOCK_DGRAM)
     last = None  # type: Optional[OSError]
     for family, type_, proto, _, sockaddr in infos:
         sock = None
