@@ -95,7 +95,8 @@ fn a_warm_build_rebuilds_nothing_and_says_so() {
     interop().arg("build").assert().success().stdout(
         predicate::str::contains("build  rust-server: up to date, not rebuilt")
             .and(predicate::str::contains("build  java: up to date, not rebuilt"))
-            .and(predicate::str::contains("build  python: nothing to build")),
+            .and(predicate::str::contains("build  python: up to date, not rebuilt"))
+            .and(predicate::str::contains("build  node: nothing to build")),
     );
 }
 
