@@ -3,8 +3,6 @@
 // --timeout-ms and every failure becomes a ClientError carrying its exit code (§7).
 
 import { Buffer } from 'node:buffer';
-import dgram from 'node:dgram';
-import dns from 'node:dns';
 import net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
 import {
@@ -22,6 +20,9 @@ import {
   formatAddress,
   isErrReply,
 } from './wire.js';
+
+// dns (a host that is not an IP literal) and dgram (UDP) are imported when first needed: loading
+// them costs every start ~2 ms of CPU, and most runs need neither (node-client/README.md).
 
 /** After a failed write (framed), how long to look for an ERR reply that explains it (§3.4). */
 export const ERR_REPLY_GRACE_MS = 1000;
@@ -323,7 +324,8 @@ async function resolveHost(host, ms) {
     stopTimer = startTimer(ms, () => reject(timeoutError(`resolving host ${host}: timed out after ${ms} ms`)));
   });
   try {
-    const found = await Promise.race([dns.promises.lookup(host, { all: true }), timer]);
+    const { lookup } = await import('node:dns/promises');
+    const found = await Promise.race([lookup(host, { all: true }), timer]);
     if (!found.length) throw connectError(`cannot resolve host ${host}: no addresses`);
     return found;
   } catch (err) {
@@ -592,7 +594,8 @@ export async function sendUdp(opts, payloads, deliver) {
   const ms = opts.timeoutMs;
   const [{ address, family }] = await resolveHost(opts.host, ms);
   const target = formatAddress(address, opts.port);
-  const conn = new UdpConn(dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' }));
+  const { createSocket } = await import('node:dgram');
+  const conn = new UdpConn(createSocket({ type: family === 6 ? 'udp6' : 'udp4' }));
   try {
     try {
       await conn.call((cb) => conn.socket.connect(opts.port, address, cb), ms, `connecting to ${target}`);
