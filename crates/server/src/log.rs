@@ -22,7 +22,8 @@ use interop_wire::MessageView;
 use interop_wire::json::ServerEvent;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Notify, watch};
+use std::task::{Poll, Waker};
+use tokio::sync::watch;
 
 /// How many entries may wait to be written; a stalled stdout slows the server down instead of
 /// queueing without limit.
@@ -65,8 +66,7 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Locked only by the writer of the moment, so never contended.
     sink: Mutex<Box<dyn Sink>>,
-    /// Notified after every batch, and when the writer steps down.
-    turn: Notify,
+    /// For [`Log::failed`]; the queue keeps its own copy.
     failure: watch::Sender<Option<OutputError>>,
 }
 
@@ -74,8 +74,8 @@ struct Shared {
 enum Step {
     /// Become the writer.
     Write,
-    /// Wait for the writer's next batch.
-    Wait,
+    /// Wait for the writer, until every entry below this ticket is written.
+    Wait(u64),
 }
 
 /// One event, numbered in the order it was queued.
@@ -94,6 +94,19 @@ struct Queue {
     done: u64,
     /// Whether some task is the writer.
     writing: bool,
+    /// Why the log is broken, if it is.
+    failure: Option<OutputError>,
+    /// Tasks waiting for the writer, each woken once every entry below its key is written (or
+    /// the log breaks, or the writer steps down).
+    sleepers: Vec<(u64, Waker)>,
+}
+
+impl Queue {
+    /// The tasks to wake now; all of them once nobody writes or the log is broken.
+    fn woken(&mut self) -> Vec<Waker> {
+        let done = if self.writing && self.failure.is_none() { self.done } else { u64::MAX };
+        self.sleepers.extract_if(.., |(key, _)| *key < done).map(|(_, waker)| waker).collect()
+    }
 }
 
 impl Log {
@@ -102,7 +115,6 @@ impl Log {
         let shared = Shared {
             queue: Mutex::default(),
             sink: Mutex::new(Box::new(sink)),
-            turn: Notify::new(),
             failure: watch::Sender::new(None),
         };
         Log { shared: Arc::new(shared) }
@@ -156,13 +168,14 @@ impl Log {
     /// queued.)
     pub fn close(self) -> Result<(), OutputError> {
         let shared = &*self.shared;
-        let batch = std::mem::take(&mut shared.queue().waiting);
-        if self.failure().is_none()
+        let mut queue = shared.queue();
+        let batch = std::mem::take(&mut queue.waiting);
+        if queue.failure.is_none()
             && let Err(err) = shared.write(&batch)
         {
-            shared.failure.send_replace(Some(OutputError::new(err)));
+            shared.break_with(&mut queue, err);
         }
-        self.failure().map_or(Ok(()), Err)
+        queue.failure.clone().map_or(Ok(()), Err)
     }
 
     /// Queues an entry, then either returns (`wait` false) or waits until it is written; writing
@@ -177,15 +190,11 @@ impl Log {
         let mut entry = Some((event, view));
         let mut ticket = None;
         loop {
-            // Registered before the queue is looked at, so that no notification is missed.
-            let turn = shared.turn.notified();
-            tokio::pin!(turn);
-            turn.as_mut().enable();
             // Decided under the lock, which is not held across an await.
             let step = {
                 let mut queue = shared.queue();
-                if let Some(failure) = self.failure() {
-                    return Err(failure);
+                if let Some(failure) = &queue.failure {
+                    return Err(failure.clone());
                 }
                 if ticket.is_none() && queue.waiting.len() < CAPACITY {
                     let (event, view) = entry.take().expect("queued once");
@@ -204,14 +213,36 @@ impl Log {
                     // The writer writes it: it steps down only once nothing waits.
                     return Ok(());
                 } else {
-                    Step::Wait
+                    // Until this entry is written; with none queued (the queue is full), until
+                    // the next batch is.
+                    Step::Wait(ticket.unwrap_or(queue.done))
                 }
             };
             match step {
                 Step::Write => self.write_all().await,
-                Step::Wait => turn.await,
+                Step::Wait(key) => self.sleep(key).await,
             }
         }
+    }
+
+    /// Waits until every entry below `key` is written, the log breaks or the writer steps down:
+    /// then (or spuriously) returns, and the caller looks again.
+    async fn sleep(&self, key: u64) {
+        let mut asleep = false;
+        std::future::poll_fn(|cx| {
+            if asleep {
+                return Poll::Ready(());
+            }
+            let mut queue = self.shared.queue();
+            if queue.failure.is_some() || key < queue.done || !queue.writing {
+                return Poll::Ready(());
+            }
+            // Under the lock the writer takes to change any of that: no wake-up is missed.
+            queue.sleepers.push((key, cx.waker().clone()));
+            asleep = true;
+            Poll::Pending
+        })
+        .await;
     }
 
     /// As the writer: writes every entry waiting, batch by batch, until none waits; then steps
@@ -222,22 +253,20 @@ impl Log {
         loop {
             let batch = std::mem::take(&mut shared.queue().waiting);
             let written = shared.write(&batch);
-            let more = {
+            let (more, woken) = {
                 let mut queue = shared.queue();
                 if let Err(err) = written {
-                    shared.failure.send_replace(Some(OutputError::new(err)));
-                    // Nothing more is written: what waits is dropped, and its tasks told.
-                    queue.waiting.clear();
+                    shared.break_with(&mut queue, err);
                 }
                 queue.done = batch.last().map_or(queue.done, |entry| entry.ticket + 1);
                 // Checked and given up under one lock: an entry queued after this finds no
                 // writer, and its task becomes the next.
                 let more = !queue.waiting.is_empty();
                 queue.writing = more;
-                more
+                (more, queue.woken())
             };
             role.held = more;
-            shared.turn.notify_waiters();
+            woken.into_iter().for_each(Waker::wake);
             if !more {
                 return;
             }
@@ -250,6 +279,15 @@ impl Shared {
     fn queue(&self) -> MutexGuard<'_, Queue> {
         // A panic while the lock is held leaves the queue consistent: every change is one step.
         self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Marks the log broken for good: nothing more is written, and what waits is dropped (its
+    /// tasks are told as the writer wakes them).
+    fn break_with(&self, queue: &mut Queue, err: io::Error) {
+        let failure = OutputError::new(err);
+        queue.failure = Some(failure.clone());
+        queue.waiting.clear();
+        self.failure.send_replace(Some(failure));
     }
 
     /// Writes `batch` and flushes once.
@@ -271,8 +309,12 @@ struct Writer<'a> {
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         if self.held {
-            self.shared.queue().writing = false;
-            self.shared.turn.notify_waiters();
+            let woken = {
+                let mut queue = self.shared.queue();
+                queue.writing = false;
+                queue.woken()
+            };
+            woken.into_iter().for_each(Waker::wake);
         }
     }
 }

@@ -573,10 +573,13 @@ impl Connection {
                 return Err(Failed::Output);
             }
             let ack = ack.to_string();
+            // The write first: it is nearly always done at once, and then the ending is not
+            // waited for (which costs a registration with every connection's watch). The next
+            // read looks at the ending first.
             let written = tokio::select! {
                 biased;
-                ending = self.ending() => return Err(self.end(inner(&mut reader), ending).await),
                 written = write_frame(inner(&mut reader), ack.as_bytes()) => written,
+                ending = self.ending() => return Err(self.end(inner(&mut reader), ending).await),
             };
             if let Err(err) = written {
                 return Err(format!("writing ack {seq} failed: {err}").into());
