@@ -481,7 +481,7 @@ async fn udp_acknowledges_each_datagram_and_never_logs_a_truncated_one() {
     let addr = socket.local_addr().unwrap();
     let (log, mut events) = memory_log(false);
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(interop_server::server::run_udp(socket, Config::default(), log, stopped));
+    let task = tokio::spawn(interop_server::udp::run(socket, Config::default(), log, stopped));
     let client = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
     client.connect(addr).await.unwrap();
     let max = vec![7u8; interop_wire::MAX_UDP_PAYLOAD];
@@ -512,7 +512,7 @@ async fn udp_never_logs_a_datagram_over_max_message_bytes() {
     let (log, mut events) = memory_log(false);
     let (stop, stopped) = oneshot::channel::<()>();
     let config = Config { max_message_bytes: 8, ..Config::default() };
-    let task = tokio::spawn(interop_server::server::run_udp(socket, config, log, stopped));
+    let task = tokio::spawn(interop_server::udp::run(socket, config, log, stopped));
     let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     client.connect(addr).await.unwrap();
     let mut buf = vec![0u8; 2048];

@@ -5,7 +5,7 @@ use clap::Parser as _;
 use interop_server::cli::Args;
 use interop_server::log::{Log, OutputError};
 use interop_server::output::Printer;
-use interop_server::server::{EXIT_OUTPUT, ServeError, bind_unix, run_udp};
+use interop_server::server::{EXIT_OUTPUT, ServeError, bind_unix};
 use interop_wire::Transport;
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -51,7 +51,7 @@ fn run() -> anyhow::Result<()> {
                 let socket = UdpSocket::bind((args.host.as_str(), args.port))
                     .await
                     .with_context(|| format!("cannot bind udp {address}"))?;
-                run_udp(socket, config, log, shutdown).await.map_err(anyhow_of)?;
+                interop_server::udp::run(socket, config, log, shutdown).await.map_err(anyhow_of)?;
             }
             _ => {
                 let listener = TcpListener::bind((args.host.as_str(), args.port))
