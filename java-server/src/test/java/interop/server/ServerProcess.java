@@ -35,6 +35,9 @@ final class ServerProcess implements AutoCloseable {
 
     private final Process process;
     private final String firstLine;
+    /** Lines a failure message shows; the rest are counted. */
+    private static final int SHOWN_LINES = 5;
+
     private final List<String> lines = new ArrayList<>();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     private final Thread stdoutReader;
@@ -119,20 +122,25 @@ final class ServerProcess implements AutoCloseable {
         return events;
     }
 
-    /** Waits for an event that {@code wanted} accepts, and returns it. */
+    /**
+     * Waits for an event that {@code wanted} accepts, and returns it. Each line is parsed once, as
+     * it arrives: a server that logs tens of thousands of events would otherwise have them all
+     * parsed again at every new line, under this object's lock, and the reader could not keep up.
+     */
     Map<String, Object> awaitEvent(Predicate<Map<String, Object>> wanted) {
         long deadline = System.nanoTime() + WAIT.toNanos();
+        int looked = 0;
         synchronized (this) {
             while (true) {
-                for (String line : lines) {
-                    Map<String, Object> event = Json.parse(line);
+                for (; looked < lines.size(); looked++) {
+                    Map<String, Object> event = Json.parse(lines.get(looked));
                     if (wanted.test(event)) {
                         return event;
                     }
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || stdoutEnded) {
-                    fail("no such event; events: " + lines + "; stderr: " + stderr());
+                    fail("no such event among " + shown() + "; stderr: " + stderr());
                 }
                 try {
                     wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
@@ -150,6 +158,13 @@ final class ServerProcess implements AutoCloseable {
                 && ("closed".equals(e.get("event")) || "error".equals(e.get("event"))));
     }
 
+    /** The lines so far for a failure message: how many, and the first few. */
+    private String shown() {
+        int first = Math.min(SHOWN_LINES, lines.size());
+        String more = lines.size() > first ? " and " + (lines.size() - first) + " more" : "";
+        return lines.size() + " lines: " + lines.subList(0, first) + more;
+    }
+
     /** Waits for {@code count} lines after the first. */
     List<String> awaitLines(int count) {
         long deadline = System.nanoTime() + WAIT.toNanos();
@@ -157,7 +172,7 @@ final class ServerProcess implements AutoCloseable {
             while (lines.size() < count) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || stdoutEnded) {
-                    fail("expected " + count + " lines, got " + lines + "; stderr: " + stderr());
+                    fail("expected " + count + " lines, got " + shown() + "; stderr: " + stderr());
                 }
                 try {
                     wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
