@@ -25,13 +25,14 @@ use interop_wire::{DEFAULT_MAX_MESSAGE_BYTES, MessageView, Mode, addr_string, pi
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, Chain};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio::time::{timeout, timeout_at};
+use tokio::time::{Sleep, timeout};
 
 /// How the server behaves; see `interop-server --help`.
 #[derive(Clone, Debug)]
@@ -413,14 +414,90 @@ impl From<String> for Failed {
     }
 }
 
+/// How a connection's wait ended.
+enum Waited<T> {
+    /// The awaited work completed.
+    Done(T),
+    /// The idle deadline passed first.
+    Idle,
+    /// The connection must end now.
+    Ending(Ending),
+}
+
+/// What cuts a connection's waits short: its idle deadline, and the end of the server.
+///
+/// Both last as long as the connection, not one wait: a frame costs no timer and no registration
+/// with the server's ending. Moving the deadline on only changes a field; the timer, set for an
+/// earlier deadline, is reset when it fires early (at most once an idle period).
+struct Waits<'a, E> {
+    deadline: tokio::time::Instant,
+    timer: Pin<&'a mut Sleep>,
+    /// Completes when the connection must end; polled only while the work waits, once the cheap
+    /// look at `ended` has found nothing.
+    ending: Pin<&'a mut E>,
+    ended: watch::Receiver<Option<Ending>>,
+}
+
+impl<E: Future<Output = Ending>> Waits<'_, E> {
+    /// Starts a new idle period, from now.
+    fn restart(&mut self, idle: Duration) {
+        self.deadline = tokio::time::Instant::now() + idle;
+    }
+
+    /// Runs `work` until it completes, the idle deadline passes, or the connection must end.
+    async fn run<T>(&mut self, work: impl Future<Output = T>) -> Waited<T> {
+        self.wait(work, true).await
+    }
+
+    /// Runs `work` until it completes or the connection must end; the deadline does not apply.
+    async fn run_untimed<T>(&mut self, work: impl Future<Output = T>) -> Waited<T> {
+        self.wait(work, false).await
+    }
+
+    async fn wait<T>(&mut self, work: impl Future<Output = T>, timed: bool) -> Waited<T> {
+        // An atomic load: work that is always ready at once (a peer that pipelines) must still
+        // see the end of the server.
+        if !matches!(self.ended.has_changed(), Ok(false)) {
+            return Waited::Ending(self.ending.as_mut().await);
+        }
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut work => return Waited::Done(done),
+                ending = self.ending.as_mut() => return Waited::Ending(ending),
+                () = self.timer.as_mut(), if timed => {
+                    if tokio::time::Instant::now() >= self.deadline {
+                        return Waited::Idle;
+                    }
+                    let deadline = self.deadline;
+                    self.timer.as_mut().reset(deadline);
+                }
+            }
+        }
+    }
+}
+
 impl Connection {
     /// Runs the connection to its end and logs how it ended.
     async fn serve<S: Connected>(mut self, mut stream: S, local: String) {
         let (conn, peer) = (self.id, self.peer.clone());
         self.log.emit(ServerEvent::Connected { conn, peer: peer.clone(), local }).await;
+        let grace = self.config.shutdown_grace;
+        let mut watched = self.ending.clone();
+        let ending = async move {
+            match watched.wait_for(Option::is_some).await {
+                Ok(ending) => ending.clone().unwrap_or(Ending::GraceOver(grace)),
+                // The server is gone: nothing waits for this connection any more.
+                Err(_) => Ending::GraceOver(grace),
+            }
+        };
+        let timer = tokio::time::sleep(self.config.idle_timeout);
+        tokio::pin!(ending, timer);
+        let mut waits = Waits { deadline: timer.deadline(), timer, ending, ended: self.ending.clone() };
         let served = match self.config.mode {
-            Mode::Raw => self.serve_raw(&mut stream).await,
-            Mode::Framed => self.serve_framed(&mut stream).await,
+            Mode::Raw => self.serve_raw(&mut stream, &mut waits).await,
+            Mode::Framed => self.serve_framed(&mut stream, &mut waits).await,
         };
         let event = match served {
             Ok(messages) => ServerEvent::Closed { conn, peer, messages },
@@ -435,15 +512,6 @@ impl Connection {
             Err(Failed::Output) => return,
         };
         self.log.emit(event).await;
-    }
-
-    /// Completes when the connection must end now.
-    async fn ending(&mut self) -> Ending {
-        match self.ending.wait_for(Option::is_some).await {
-            Ok(ending) => ending.clone().unwrap_or(Ending::GraceOver(self.config.shutdown_grace)),
-            // The server is gone: nothing waits for this connection any more.
-            Err(_) => Ending::GraceOver(self.config.shutdown_grace),
-        }
     }
 
     /// Ends the connection for `ending`: framed, an `ERR output` for a broken log; raw, a reset.
@@ -471,7 +539,11 @@ impl Connection {
     }
 
     /// Raw mode: the message is everything up to EOF. Returns the number of messages (always 1).
-    async fn serve_raw<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
+    async fn serve_raw<S: Connected>(
+        &mut self,
+        stream: &mut S,
+        waits: &mut Waits<'_, impl Future<Output = Ending>>,
+    ) -> Result<u64, Failed> {
         let max = self.config.max_message_bytes as usize;
         let idle = self.config.idle_timeout;
         // Read straight into the message, which grows as it arrives: no buffer to allocate and
@@ -482,17 +554,13 @@ impl Connection {
                 // Grows as a `Vec` does, doubling: never past twice the maximum.
                 message.reserve(RAW_READ);
             }
-            let read = tokio::select! {
-                biased;
-                ending = self.ending() => return Err(self.end(stream, ending).await),
-                read = timeout(idle, stream.read_buf(&mut message)) => read,
-            };
-            let n = match read {
-                Err(_) => return Err(self.idle_error(message.len()).into()),
-                Ok(Err(err)) => {
+            let n = match waits.run(stream.read_buf(&mut message)).await {
+                Waited::Ending(ending) => return Err(self.end(stream, ending).await),
+                Waited::Idle => return Err(self.idle_error(message.len()).into()),
+                Waited::Done(Err(err)) => {
                     return Err(format!("read failed after {} bytes: {err}", message.len()).into());
                 }
-                Ok(Ok(n)) => n,
+                Waited::Done(Ok(n)) => n,
             };
             if n == 0 {
                 break;
@@ -500,6 +568,7 @@ impl Connection {
             if message.len() > max {
                 return Err(format!("message too large: more than {max} bytes").into());
             }
+            waits.restart(idle);
         }
         let view = MessageView::from_vec(message);
         let (conn, peer) = (self.id, self.peer.clone());
@@ -513,23 +582,22 @@ impl Connection {
     }
 
     /// Framed mode: read frames until EOF between frames, logging, then acknowledging, each.
-    async fn serve_framed<S: Connected>(&mut self, stream: &mut S) -> Result<u64, Failed> {
+    async fn serve_framed<S: Connected>(
+        &mut self,
+        stream: &mut S,
+        waits: &mut Waits<'_, impl Future<Output = Ending>>,
+    ) -> Result<u64, Failed> {
         let (max, idle) = (self.config.max_message_bytes, self.config.idle_timeout);
         // A peer that has sent nothing yet costs no read buffer: 10,000 idle connections would
         // otherwise each hold a zeroed one. The first bytes (a length prefix at most) are read
         // without one, and the buffered reader starts with them.
-        let mut deadline = tokio::time::Instant::now() + idle;
         let mut head = [0u8; HEADER_LEN];
         let got = loop {
-            let ready = tokio::select! {
-                biased;
-                ending = self.ending() => return Err(self.end(stream, ending).await),
-                ready = timeout_at(deadline, stream.readable()) => ready,
-            };
-            match ready {
-                Err(_) => return Err(self.idle_error(0).into()),
-                Ok(Err(err)) => return Err(format!("frame 1: {err}").into()),
-                Ok(Ok(())) => {}
+            match waits.run(stream.readable()).await {
+                Waited::Ending(ending) => return Err(self.end(stream, ending).await),
+                Waited::Idle => return Err(self.idle_error(0).into()),
+                Waited::Done(Err(err)) => return Err(format!("frame 1: {err}").into()),
+                Waited::Done(Ok(())) => {}
             }
             match stream.try_read(&mut head) {
                 Ok(got) => break got,
@@ -547,21 +615,17 @@ impl Connection {
         let mut reader = BufReader::with_capacity(READ_BUFFER, (&head[..got]).chain(&mut *stream));
         let mut seq = 0u64;
         loop {
-            let frame = tokio::select! {
-                biased;
-                ending = self.ending() => return Err(self.end(inner(&mut reader), ending).await),
-                frame = timeout_at(deadline, read_frame(&mut reader, max)) => frame,
-            };
-            let payload = match frame {
-                Err(_) => return Err(self.idle_error(0).into()),
-                Ok(Ok(Some(payload))) => payload,
-                Ok(Ok(None)) => return Ok(seq),
-                Ok(Err(FrameError::TooLarge { len, max })) => {
+            let payload = match waits.run(read_frame(&mut reader, max)).await {
+                Waited::Ending(ending) => return Err(self.end(inner(&mut reader), ending).await),
+                Waited::Idle => return Err(self.idle_error(0).into()),
+                Waited::Done(Ok(Some(payload))) => payload,
+                Waited::Done(Ok(None)) => return Ok(seq),
+                Waited::Done(Err(FrameError::TooLarge { len, max })) => {
                     let reply = Reply::Err { code: ERR_TOO_LARGE.into(), detail: format!("{len} > {max}") };
                     refuse(inner(&mut reader), &reply, REFUSAL_DRAIN).await;
                     return Err(format!("frame {} too large: {len} bytes > maximum {max}", seq + 1).into());
                 }
-                Ok(Err(err)) => return Err(format!("frame {}: {err}", seq + 1).into()),
+                Waited::Done(Err(err)) => return Err(format!("frame {}: {err}", seq + 1).into()),
             };
             seq += 1;
             let view = MessageView::from_vec(payload);
@@ -572,19 +636,14 @@ impl Connection {
                 return Err(Failed::Output);
             }
             let ack = ack.to_string();
-            // The write first: it is nearly always done at once, and then the ending is not
-            // waited for (which costs a registration with every connection's watch). The next
-            // read looks at the ending first.
-            let written = tokio::select! {
-                biased;
-                written = write_frame(inner(&mut reader), ack.as_bytes()) => written,
-                ending = self.ending() => return Err(self.end(inner(&mut reader), ending).await),
-            };
-            if let Err(err) = written {
-                return Err(format!("writing ack {seq} failed: {err}").into());
+            // A peer that does not read its ACKs is not idle: the write has no deadline.
+            match waits.run_untimed(write_frame(inner(&mut reader), ack.as_bytes())).await {
+                Waited::Ending(ending) => return Err(self.end(inner(&mut reader), ending).await),
+                Waited::Done(Err(err)) => return Err(format!("writing ack {seq} failed: {err}").into()),
+                Waited::Done(Ok(())) | Waited::Idle => {}
             }
             // The next frame's idle time starts now, its ACK written.
-            deadline = tokio::time::Instant::now() + idle;
+            waits.restart(idle);
         }
     }
 

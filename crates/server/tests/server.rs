@@ -241,6 +241,25 @@ async fn a_framed_peer_that_never_sends_idles_out() {
 }
 
 #[tokio::test]
+async fn each_frame_starts_a_new_idle_period() {
+    // Twelve frames 200 ms apart: 2.4 s, over two idle periods, and never 1 s without a frame.
+    // Then silence, which idles out.
+    let server = start(Config { idle_timeout: Duration::from_secs(1), ..framed() }).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    for i in 1..=12u64 {
+        let payload = format!("frame {i}");
+        write_frame(&mut stream, payload.as_bytes()).await.unwrap();
+        assert_eq!(reply(&mut stream).await, Reply::Ack { seq: i, digest: Digest::of(payload.as_bytes()) });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest).await;
+    let events = server.finish().await;
+    assert_eq!(messages(&events).len(), 12);
+    assert_eq!(errors(&events), ["idle timeout: nothing completed for 1000 ms (0 bytes pending)"]);
+}
+
+#[tokio::test]
 async fn a_stalled_peer_blocks_nobody_and_idles_out() {
     // Long enough that the five busy connections never idle out between their own reads on a
     // loaded machine; the stalled one still idles out within a second.
