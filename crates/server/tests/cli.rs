@@ -3,17 +3,33 @@
 use assert_cmd::cargo::CommandCargoExt as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Held while a child is spawned, and while a test closes its end of a server's stdout. Between
+/// its fork and its exec, a child holds a copy of every descriptor of this process, close-on-exec
+/// or not: a pipe closed by one test while another spawns would still have a reader for that
+/// moment, and the server could write its log to it.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
+fn spawning() -> MutexGuard<'static, ()> {
+    SPAWNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn spawn(command: &mut Command) -> Child {
+    let _spawning = spawning();
+    command.spawn().unwrap()
+}
 
 /// Starts the server with `args` (stdout and stderr piped) and reads its `listening on` line.
-fn start(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
-    let mut child = Command::cargo_bin("interop-server")
-        .unwrap()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+fn start(args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>, String) {
+    let mut child = spawn(
+        Command::cargo_bin("interop-server")
+            .unwrap()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
@@ -21,13 +37,13 @@ fn start(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildSt
     (child, out, addr)
 }
 
-fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
+fn terminate(mut child: Child) -> std::process::ExitStatus {
     nix_kill(child.id());
     child.wait().unwrap()
 }
 
 fn nix_kill(pid: u32) {
-    Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+    spawn(Command::new("kill").arg("-TERM").arg(pid.to_string())).wait().unwrap();
 }
 
 #[test]
@@ -76,12 +92,13 @@ fn listens_on_ipv6_loopback() {
 
 #[test]
 fn bad_arguments_are_a_usage_error() {
-    let status = Command::cargo_bin("interop-server").unwrap().args(["--mode", "udp"]).output().unwrap();
-    assert_eq!(status.status.code(), Some(2));
+    let mut child =
+        spawn(Command::cargo_bin("interop-server").unwrap().args(["--mode", "udp"]).stderr(Stdio::null()));
+    assert_eq!(child.wait().unwrap().code(), Some(2));
 }
 
 /// Waits for `child` to exit, failing the test after `limit`.
-fn wait_at_most(child: &mut std::process::Child, limit: std::time::Duration) -> std::process::ExitStatus {
+fn wait_at_most(child: &mut Child, limit: std::time::Duration) -> std::process::ExitStatus {
     let started = std::time::Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -95,7 +112,7 @@ fn wait_at_most(child: &mut std::process::Child, limit: std::time::Duration) -> 
     }
 }
 
-fn stderr_of(child: &mut std::process::Child) -> String {
+fn stderr_of(child: &mut Child) -> String {
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     stderr
@@ -104,13 +121,13 @@ fn stderr_of(child: &mut std::process::Child) -> String {
 #[test]
 fn a_stdout_that_cannot_be_written_is_one_error_line_and_exit_3() {
     let full = std::fs::File::create("/dev/full").unwrap();
-    let mut child = Command::cargo_bin("interop-server")
-        .unwrap()
-        .args(["--port", "0", "--mode", "framed"])
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        Command::cargo_bin("interop-server")
+            .unwrap()
+            .args(["--port", "0", "--mode", "framed"])
+            .stdout(full)
+            .stderr(Stdio::piped()),
+    );
     // The `listening on` line cannot be written, so nothing is ever served.
     let status = wait_at_most(&mut child, std::time::Duration::from_secs(30));
     assert_eq!(status.code(), Some(3), "{status}");
@@ -122,7 +139,11 @@ fn a_log_reader_that_goes_away_means_err_output_not_an_ack_and_exit_3() {
     use interop_wire::{Reply, read_frame, write_frame};
     for format in ["text", "json"] {
         let (mut child, out, addr) = start(&["--port", "0", "--mode", "framed", "--format", format]);
-        drop(out);
+        {
+            // Gone for good: no child being spawned holds a copy of it (see `SPAWNING`).
+            let _spawning = spawning();
+            drop(out);
+        }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let reply = runtime.block_on(async {
             let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
