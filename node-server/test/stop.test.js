@@ -75,8 +75,10 @@ describe('SIGTERM', () => {
           error: 'shutdown: cut off after the 5000 ms grace period',
         });
         // Framed mode promises a close here, not a reset (PROTOCOL.md §5: no ACK means not
-        // logged, whichever way the connection ends). The server resets; on a loaded machine Node
-        // has been seen to deliver a FIN first and the reset 70 ms later.
+        // logged, whichever way the connection ends). The server resets, but this test's Node
+        // socket cannot always tell: libuv takes POLLHUP right after a partial read for the end of
+        // the stream and never reads the reset, so a reset that arrives just behind an ACK is
+        // reported as 'end' (a Python client sees the reset every time).
         assert.ok(['eof', 'ECONNRESET', 'EPIPE'].includes(await peer.ended()));
       }
       assert.deepEqual(server.events.at(-1), {
