@@ -11,7 +11,7 @@
 
 use clap::Parser as _;
 use interop_server::cli::Args;
-use interop_wire::frame::{read_frame, write_frame};
+use interop_wire::frame::read_frame;
 use interop_wire::json::LISTENING_PREFIX;
 use interop_wire::reply::Reply;
 use interop_wire::{Digest, Mode};
@@ -48,10 +48,12 @@ async fn framed(stream: TcpStream, max: u32) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let mut stream = BufReader::with_capacity(16 * 1024, stream);
     let mut seq = 0;
+    let mut ack = Vec::new();
     while let Some(payload) = read_frame(&mut stream, max).await.map_err(std::io::Error::other)? {
         seq += 1;
-        let ack = Reply::Ack { seq, digest: Digest::of(&payload) };
-        write_frame(&mut stream, ack.to_string().as_bytes()).await?;
+        ack.clear();
+        Reply::Ack { seq, digest: Digest::of(&payload) }.encode_frame(&mut ack);
+        stream.write_all(&ack).await?;
     }
     Ok(())
 }

@@ -614,6 +614,8 @@ impl Connection {
         // the buffer is read straight into its own. Writes go to the stream unbuffered.
         let mut reader = BufReader::with_capacity(READ_BUFFER, (&head[..got]).chain(&mut *stream));
         let mut seq = 0u64;
+        // Each ACK's frame, encoded into the one buffer.
+        let mut ack = Vec::new();
         loop {
             let payload = match waits.run(read_frame(&mut reader, max)).await {
                 Waited::Ending(ending) => return Err(self.end(inner(&mut reader), ending).await),
@@ -629,15 +631,15 @@ impl Connection {
             };
             seq += 1;
             let view = MessageView::from_vec(payload);
-            let ack = Reply::Ack { seq, digest: view.digest };
+            ack.clear();
+            Reply::Ack { seq, digest: view.digest }.encode_frame(&mut ack);
             let (conn, peer) = (self.id, self.peer.clone());
             if let Err(failure) = self.log.record_message(conn, peer, seq, view).await {
                 self.refuse_output(inner(&mut reader), &failure).await;
                 return Err(Failed::Output);
             }
-            let ack = ack.to_string();
             // A peer that does not read its ACKs is not idle: the write has no deadline.
-            match waits.run_untimed(write_frame(inner(&mut reader), ack.as_bytes())).await {
+            match waits.run_untimed(inner(&mut reader).write_all(&ack)).await {
                 Waited::Ending(ending) => return Err(self.end(inner(&mut reader), ending).await),
                 Waited::Done(Err(err)) => return Err(format!("writing ack {seq} failed: {err}").into()),
                 Waited::Done(Ok(())) | Waited::Idle => {}

@@ -20,10 +20,24 @@ impl Digest {
 
     /// The SHA-256 as 64 lowercase hex digits, as written in acks and JSON.
     pub fn sha256_hex(&self) -> String {
+        self.sha256_digits().as_str().to_owned()
+    }
+
+    /// [`sha256_hex`](Self::sha256_hex) without an allocation, for an ACK written per message.
+    pub(crate) fn sha256_digits(&self) -> HexDigits {
         let mut digits = [0u8; 64];
         // A slice of exactly twice the length cannot be refused.
         let _ = hex::encode_to_slice(self.sha256, &mut digits);
-        std::str::from_utf8(&digits).expect("hex digits are ASCII").to_owned()
+        HexDigits(digits)
+    }
+}
+
+/// A SHA-256's 64 lowercase hex digits, on the stack.
+pub(crate) struct HexDigits([u8; 64]);
+
+impl HexDigits {
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
     }
 }
 

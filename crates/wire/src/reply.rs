@@ -1,6 +1,7 @@
 //! The server's reply frames in framed mode: `ACK <seq> <len> <sha256>` or `ERR <code> <detail>`.
 
 use crate::digest::{Digest, parse_sha256_hex};
+use crate::frame::{HEADER_LEN, header};
 use std::fmt;
 
 /// Longest reply payload a client accepts; anything longer is a protocol error.
@@ -93,6 +94,24 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// Appends this reply to `out` as one whole frame, length prefix and payload, as
+    /// [`write_frame`](crate::frame::write_frame) sends it; nothing is allocated once `out` has
+    /// room. For a writer that sends one reply per message, into a buffer it keeps.
+    pub fn encode_frame(&self, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        let start = out.len();
+        out.extend_from_slice(&[0; HEADER_LEN]);
+        // Writing to a `Vec` cannot fail.
+        let _ = write!(out, "{self}");
+        match header(out.len() - start - HEADER_LEN) {
+            Some(head) => out[start..start + HEADER_LEN].copy_from_slice(&head),
+            // Four gigabytes of ERR detail: nothing a server writes.
+            None => out.truncate(start),
+        }
+    }
+}
+
 /// Plain decimal digits only: no sign, no spaces, no leading `+`.
 fn parse_decimal(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -105,7 +124,9 @@ impl fmt::Display for Reply {
     /// The reply payload exactly as sent on the wire.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reply::Ack { seq, digest } => write!(f, "ACK {seq} {} {}", digest.len, digest.sha256_hex()),
+            Reply::Ack { seq, digest } => {
+                write!(f, "ACK {seq} {} {}", digest.len, digest.sha256_digits().as_str())
+            }
             Reply::Err { code, detail } => write!(f, "ERR {code} {detail}"),
         }
     }
@@ -122,6 +143,21 @@ mod tests {
         assert_eq!(text, "ACK 1 3 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(text.len(), 0x48);
         assert_eq!(Reply::parse(text.as_bytes()), Ok(ack));
+    }
+
+    #[test]
+    fn a_reply_encoded_as_a_frame_is_its_text_behind_its_length() {
+        let mut out = b"kept".to_vec();
+        for reply in [
+            Reply::Ack { seq: 12, digest: Digest::of(b"abc") },
+            Reply::Err { code: ERR_BUSY.into(), detail: "2 open".into() },
+        ] {
+            out.truncate(4);
+            reply.encode_frame(&mut out);
+            let mut expected = b"kept".to_vec();
+            crate::frame::encode(reply.to_string().as_bytes(), &mut expected).unwrap();
+            assert_eq!(out, expected);
+        }
     }
 
     #[test]
