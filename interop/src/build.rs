@@ -92,6 +92,12 @@ pub async fn build(imp: &Implementation, places: &Placeholders) -> BuildStatus {
         Err(err) => return BuildStatus::Failed(err.to_string()),
     };
     let stamp = stamp_path(imp, places);
+    // Held to the end: another harness process (tests run several at once) that builds the same
+    // implementation waits, then finds it fresh, instead of building into the same directory.
+    let _lock = match lock(&stamp.with_extension("lock")).await {
+        Ok(lock) => lock,
+        Err(err) => return BuildStatus::Failed(format!("cannot lock {}: {err}", stamp.display())),
+    };
     if std::fs::read_to_string(&stamp).is_ok_and(|old| old == hash) {
         return BuildStatus::Fresh;
     }
@@ -129,4 +135,60 @@ fn write_stamp(stamp: &Path, hash: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(stamp, hash)
+}
+
+/// Takes the exclusive lock on `path` (created if missing), waiting for whoever holds it, at most
+/// [`BUILD_TIMEOUT`]. Released when the file is closed, by whatever ends the process too.
+async fn lock(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    let deadline = Instant::now() + BUILD_TIMEOUT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "another build of it did not end in time",
+                ));
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Manifest;
+
+    /// A build that fails if another of it is running: it holds a directory while it works.
+    const ALONE: &str = r#"
+        [[implementation]]
+        name = "alone"
+        language = "shell"
+        role = "client"
+        modes = ["raw"]
+        build.command = ["sh", "-c", "mkdir {out}/busy && sleep 0.3 && rmdir {out}/busy"]
+        build.inputs = []
+        run.command = ["true"]
+    "#;
+
+    #[tokio::test]
+    async fn two_builds_of_one_implementation_at_once_build_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let places = Placeholders { root: dir.path().into(), target: dir.path().join("target") };
+        let manifest = Manifest::parse(ALONE).unwrap();
+        let imp = manifest.get("alone").unwrap();
+        let (first, second) = tokio::join!(build(imp, &places), build(imp, &places));
+        let mut statuses = [first, second];
+        statuses.sort_by_key(|status| matches!(status, BuildStatus::Fresh));
+        assert!(matches!(statuses[0], BuildStatus::Built { .. }), "{statuses:?}");
+        assert_eq!(statuses[1], BuildStatus::Fresh, "{statuses:?}");
+    }
 }
