@@ -256,10 +256,18 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         return Err(FrameError::Truncated { part: FramePart::Header, expected: HEADER_LEN, got });
     }
     let len = payload_len(head, max).map_err(|len| FrameError::TooLarge { len, max })?;
-    let mut payload = vec![0u8; len];
-    let got = read_full(reader, &mut payload).await?;
-    if got < payload.len() {
-        return Err(FrameError::Truncated { part: FramePart::Payload, expected: payload.len(), got });
+    // Read into the buffer's spare room: a large payload's buffer is not zeroed first, only to be
+    // overwritten.
+    let mut payload = Vec::with_capacity(len);
+    while payload.len() < len {
+        let room = (len - payload.len()) as u64;
+        if (&mut *reader).take(room).read_buf(&mut payload).await? == 0 {
+            return Err(FrameError::Truncated {
+                part: FramePart::Payload,
+                expected: len,
+                got: payload.len(),
+            });
+        }
     }
     Ok(Some(payload))
 }
@@ -476,6 +484,20 @@ mod tests {
         assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), Some(b"abc".to_vec()));
         assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), Some(Vec::new()));
         assert_eq!(read_frame(&mut stream, MAX).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_payload_read_in_pieces_takes_no_more_room_than_its_length() {
+        let payload: Vec<u8> = (0..=255).cycle().take(1000).collect();
+        let mut stream = Builder::new()
+            .read(&header(1000).unwrap())
+            .read(&payload[..1])
+            .read(&payload[1..999])
+            .read(&payload[999..])
+            .build();
+        let read = read_frame(&mut stream, MAX).await.unwrap().unwrap();
+        assert_eq!(read, payload);
+        assert_eq!(read.capacity(), 1000);
     }
 
     #[tokio::test]
